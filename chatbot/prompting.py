@@ -1,0 +1,65 @@
+"""Build the chat messages for one question: a pure function over data-file templates.
+
+The templates live in ``chatbot/prompts/<language>.toml`` (package data). Passages are numbered
+``[1]..[k]`` in retrieval order. Passage text is treated as data: chat-template control tokens are removed
+from it so an article cannot close the user turn and speak as the system. This module does not call any
+model and does not decide refusals.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Sequence
+
+from chatbot.generation.base import Message
+from chatbot.types import Hit, Language, Turn
+
+_CONTROL = re.compile(r"<\|[^|>]{1,40}\|>|</?s>|\[/?INST\]", re.IGNORECASE)
+_CITATION = re.compile(r"\s*\[\d+(?:\s*[,;]\s*\d+)*\]")
+
+
+@dataclass(frozen=True)
+class PromptSet:
+    system: str
+    passage: str
+    user: str
+    history: str
+    not_found_marker: str
+    refusal: str
+
+
+@lru_cache(maxsize=4)
+def load_prompts(language: Language) -> PromptSet:
+    """The templates for ``language`` from the package's data files (read once per process)."""
+    text = resources.files("chatbot").joinpath("prompts", f"{language}.toml").read_text("utf-8")
+    data = tomllib.loads(text)
+    return PromptSet(**{name: data[name] for name in PromptSet.__dataclass_fields__})
+
+
+def sanitize_passage(text: str) -> str:
+    """Passage text without chat-template control tokens, on one line."""
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def strip_citations(text: str) -> str:
+    return _CITATION.sub("", text).strip()
+
+
+def build_messages(question: str, hits: Sequence[Hit], language: Language,
+                   previous: Turn | None = None, max_history_chars: int = 300) -> list[Message]:
+    """System instructions, then numbered passages, the previous exchange (follow-ups only) and the question."""
+    p = load_prompts(language)
+    passages = "\n".join(
+        p.passage.format(n=i, title=sanitize_passage(h.chunk.title), text=sanitize_passage(h.chunk.text))
+        for i, h in enumerate(hits, start=1)
+    )
+    history = ""
+    if previous is not None:
+        answer = strip_citations(previous.answer)[:max_history_chars]
+        history = p.history.format(question=sanitize_passage(previous.question), answer=sanitize_passage(answer))
+    user = p.user.format(passages=passages, history=history, question=sanitize_passage(question))
+    return [Message("system", p.system), Message("user", user)]

@@ -1,0 +1,79 @@
+"""Turn a question into ranked passages: dense search, BM25, or both fused by reciprocal rank fusion.
+
+Every hit's ``score`` is the cosine similarity between the question and the passage (dense and hybrid
+modes), whatever fused the ranking: it is the one number comparable across questions, which is what the
+refusal threshold needs. In BM25-only mode the score is the BM25 score. This module does no generation
+and keeps no per-user state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from chatbot.bm25 import BM25Index
+from chatbot.config import RetrievalMode
+from chatbot.embedders.base import Embedder
+from chatbot.types import Chunk, Hit
+from chatbot.vector_index import VectorIndex
+
+MODES: tuple[RetrievalMode, ...] = ("hybrid", "dense", "bm25")
+
+
+def reciprocal_rank_fusion(rankings: Sequence[Sequence[int]], k: int = 60) -> list[int]:
+    """Fuse ranked lists of ids: score(id) = sum over lists of 1 / (k + rank). Ties keep first-seen order."""
+    scores: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, idx in enumerate(ranking, start=1):
+            scores[idx] = scores.get(idx, 0.0) + 1.0 / (k + rank)
+    return sorted(scores, key=lambda idx: -scores[idx])
+
+
+@dataclass(frozen=True)
+class Retriever:
+    embedder: Embedder
+    chunks: tuple[Chunk, ...]
+    vectors: np.ndarray  # (n, dim) unit vectors, row i belongs to chunks[i]
+    vector_index: VectorIndex
+    bm25: BM25Index
+    mode: RetrievalMode = "hybrid"
+    candidates: int = 30
+    rrf_k: int = 60
+    rows: dict[str, int] = field(default_factory=dict, compare=False, repr=False)  # chunk_id -> vector row
+
+    @classmethod
+    def build(cls, embedder: Embedder, chunks: Sequence[Chunk], vectors: np.ndarray,
+              vector_index: VectorIndex, *, mode: RetrievalMode = "hybrid", candidates: int = 30,
+              rrf_k: int = 60) -> Retriever:
+        chunks = tuple(chunks)
+        rows = {c.chunk_id: i for i, c in enumerate(chunks)}
+        return cls(embedder, chunks, vectors, vector_index, BM25Index.build(chunks), mode, candidates, rrf_k,
+                   rows)
+
+    def similarities(self, text: str, chunks: Sequence[Chunk]) -> list[float]:
+        """Cosine similarity of ``text`` (embedded as a query) to each of the given indexed chunks."""
+        qvec = self.embedder.embed_query(text)
+        return [float(self.vectors[self.rows[c.chunk_id]] @ qvec) for c in chunks]
+
+    def search(self, query: str, k: int, mode: RetrievalMode | None = None) -> list[Hit]:
+        mode = mode or self.mode
+        if mode not in MODES:
+            raise ValueError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
+        if not self.chunks or not query.strip():
+            return []
+        n = max(k, self.candidates)
+        if mode == "bm25":
+            return [Hit(self.chunks[i], float(s), r) for r, (i, s) in enumerate(self.bm25.search(query, k), 1)]
+        qvec = self.embedder.embed_query(query)
+        _, dense_ids = self.vector_index.search(qvec[None, :], n)
+        dense_ranking = [int(i) for i in dense_ids[0]]
+        if mode == "dense":
+            ranking = dense_ranking
+        else:
+            bm25_ranking = [i for i, _ in self.bm25.search(query, n)]
+            ranking = reciprocal_rank_fusion([dense_ranking, bm25_ranking], self.rrf_k)
+        ranking = ranking[:k]
+        sims = self.vectors[ranking] @ qvec if ranking else np.zeros(0)
+        return [Hit(self.chunks[i], float(s), r) for r, (i, s) in enumerate(zip(ranking, sims), 1)]
