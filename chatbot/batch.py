@@ -10,8 +10,9 @@ beyond the tqdm bar on stderr.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Iterable, Iterator, TextIO
+from typing import TextIO
 
 from tqdm import tqdm
 

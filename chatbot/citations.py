@@ -10,8 +10,8 @@ parser's.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from chatbot.types import Citation, Hit
 

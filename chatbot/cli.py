@@ -11,8 +11,8 @@ import json
 import sys
 import textwrap
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from chatbot import __version__
 from chatbot.config import Config
@@ -57,8 +57,8 @@ def _common_options() -> argparse.ArgumentParser:
     r.add_argument("--retrieval", choices=["hybrid", "dense", "bm25"], help="retrieval mode (default: hybrid)")
     r.add_argument("--top-k", type=int, metavar="N", help="passages given to the model (default: 4)")
     r.add_argument("--refusal-threshold", type=float, metavar="X",
-                   help="refuse when the best passage's similarity is below X (default: %.2f)"
-                        % Config().refusal_threshold)
+                   help=f"refuse when the best passage's similarity is below X "
+                        f"(default: {Config().refusal_threshold:.2f})")
     r.add_argument("--max-new-tokens", type=int, metavar="N", help="answer length limit in tokens")
     return p
 
@@ -149,7 +149,7 @@ def cmd_search(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
-def print_sources(answer: Answer, out=sys.stdout) -> None:
+def print_sources(answer: Answer, out=None) -> None:
     if answer.refused or not answer.citations:
         return
     print("\nSources:", file=out)
@@ -160,7 +160,7 @@ def print_sources(answer: Answer, out=sys.stdout) -> None:
               file=out)
 
 
-def stream_answer(pipeline, question: str, history: Sequence[Turn], out=sys.stdout) -> Answer:
+def stream_answer(pipeline, question: str, history: Sequence[Turn], out=None) -> Answer:
     """Print the answer as it streams, then its sources; return the final answer."""
     streamed = []
     answer = None

@@ -10,7 +10,7 @@ model call: it costs no time to first token. It does not rewrite the question sh
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 from chatbot.prompting import strip_citations
 from chatbot.types import Turn
@@ -19,13 +19,10 @@ _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 # Words that point back at something said before.
 _ANAPHORA = frozenset(
-    """
-    dia ia beliau mereka nya itu tersebut sana situ begitu demikian tadi hal
-    he she him her his hers they them their it its that those there this these
-    """.split()
+    ["dia", "ia", "beliau", "mereka", "nya", "itu", "tersebut", "sana", "situ", "begitu", "demikian", "tadi", "hal", "he", "she", "him", "her", "his", "hers", "they", "them", "their", "it", "its", "that", "those", "there", "this", "these"]
 )
 # Words ending in "-nya" that do not point back ("-nya" usually does: "perannya" = "his role").
-_NOT_ANAPHORIC = frozenset("lainnya sebelumnya selanjutnya berikutnya akhirnya biasanya umumnya".split())
+_NOT_ANAPHORIC = frozenset(["lainnya", "sebelumnya", "selanjutnya", "berikutnya", "akhirnya", "biasanya", "umumnya"])
 # Openers that continue the previous question ("and ...?", "what about ...?").
 _CONTINUATIONS = (
     "dan ", "lalu ", "kemudian ", "bagaimana dengan ", "selain itu", "terus ", "juga ",
@@ -33,13 +30,7 @@ _CONTINUATIONS = (
 )
 # Words that carry no topic on their own (question words and fillers in both languages).
 _FUNCTION = frozenset(
-    """
-    apa apakah siapa siapakah berapa kapan dimana di mana bagaimana mengapa kenapa yang dan atau dengan untuk
-    dari pada ke oleh dalam tentang ini adalah tidak juga saja lagi lain lainnya selain bisa dapat ada
-    sampaikan menyampaikan katakan mengatakan kata bilang jelaskan sebutkan lebih lanjut
-    what who whom which when where why how is are was were be the a an of to in on at for by with from about
-    and or not did does do has have had will would can could say said tell explain else more other
-    """.split()
+    ["apa", "apakah", "siapa", "siapakah", "berapa", "kapan", "dimana", "di", "mana", "bagaimana", "mengapa", "kenapa", "yang", "dan", "atau", "dengan", "untuk", "dari", "pada", "ke", "oleh", "dalam", "tentang", "ini", "adalah", "tidak", "juga", "saja", "lagi", "lain", "lainnya", "selain", "bisa", "dapat", "ada", "sampaikan", "menyampaikan", "katakan", "mengatakan", "kata", "bilang", "jelaskan", "sebutkan", "lebih", "lanjut", "what", "who", "whom", "which", "when", "where", "why", "how", "is", "are", "was", "were", "be", "the", "a", "an", "of", "to", "in", "on", "at", "for", "by", "with", "from", "about", "and", "or", "not", "did", "does", "do", "has", "have", "had", "will", "would", "can", "could", "say", "said", "tell", "explain", "else", "more", "other"]
 )
 _WORDS_FROM_ANSWER = 40  # enough to carry the names in a short answer, not to drown the question
 

@@ -12,23 +12,10 @@ import re
 from chatbot.types import Language
 
 _ID_WORDS = frozenset(
-    """
-    apa apakah siapa siapakah berapa berapakah kapan kapankah dimana di mana mana bagaimana mengapa kenapa
-    yang dan atau dengan untuk dari pada ke oleh dalam tentang ini itu tersebut adalah ialah tidak bukan
-    belum sudah akan telah juga saja hanya karena sebagai seperti bisa dapat harus ada para sebuah satu
-    negara berapa siapa jelaskan sebutkan apakah tahun kota yang mereka dia ia beliau kami kita saya anda
-    menurut terhadap antara sejak hingga sampai setelah sebelum selama banyak berapa konvensi penandatanganan
-    kejahatan siber upacara menandatangani dilaksanakan diselenggarakan tanggal bulan acara dunia maya
-    """.split()
+    ["apa", "apakah", "siapa", "siapakah", "berapa", "berapakah", "kapan", "kapankah", "dimana", "di", "mana", "mana", "bagaimana", "mengapa", "kenapa", "yang", "dan", "atau", "dengan", "untuk", "dari", "pada", "ke", "oleh", "dalam", "tentang", "ini", "itu", "tersebut", "adalah", "ialah", "tidak", "bukan", "belum", "sudah", "akan", "telah", "juga", "saja", "hanya", "karena", "sebagai", "seperti", "bisa", "dapat", "harus", "ada", "para", "sebuah", "satu", "negara", "berapa", "siapa", "jelaskan", "sebutkan", "apakah", "tahun", "kota", "yang", "mereka", "dia", "ia", "beliau", "kami", "kita", "saya", "anda", "menurut", "terhadap", "antara", "sejak", "hingga", "sampai", "setelah", "sebelum", "selama", "banyak", "berapa", "konvensi", "penandatanganan", "kejahatan", "siber", "upacara", "menandatangani", "dilaksanakan", "diselenggarakan", "tanggal", "bulan", "acara", "dunia", "maya"]
 )
 _EN_WORDS = frozenset(
-    """
-    what who whom whose which when where why how is are was were be been the a an of to in on at for by
-    with from about and or not did does do has have had will would can could should this that these
-    those it its they their he she his her we our you your there many much did say said tell explain
-    convention signing ceremony countries country signed year city crime cybercrime according between
-    since until after before during first also only than then
-    """.split()
+    ["what", "who", "whom", "whose", "which", "when", "where", "why", "how", "is", "are", "was", "were", "be", "been", "the", "a", "an", "of", "to", "in", "on", "at", "for", "by", "with", "from", "about", "and", "or", "not", "did", "does", "do", "has", "have", "had", "will", "would", "can", "could", "should", "this", "that", "these", "those", "it", "its", "they", "their", "he", "she", "his", "her", "we", "our", "you", "your", "there", "many", "much", "did", "say", "said", "tell", "explain", "convention", "signing", "ceremony", "countries", "country", "signed", "year", "city", "crime", "cybercrime", "according", "between", "since", "until", "after", "before", "during", "first", "also", "only", "than", "then"]
 )
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 

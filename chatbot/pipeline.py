@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Iterator, Sequence
 
 from chatbot import citations as cite
 from chatbot import history as hist
@@ -25,8 +25,19 @@ from chatbot.indexing import ensure_index
 from chatbot.language import detect_language
 from chatbot.prompting import PromptSet, build_messages, load_prompts
 from chatbot.retrieval import Retriever
-from chatbot.types import (Answer, Article, Done, Event, Hit, Language, PipelineInfo, Retrieved, Timings,
-                           Token, Turn)
+from chatbot.types import (
+    Answer,
+    Article,
+    Done,
+    Event,
+    Hit,
+    Language,
+    PipelineInfo,
+    Retrieved,
+    Timings,
+    Token,
+    Turn,
+)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ that need "query: " / "passage: " prefixes get them. Backends load their weights
 
 from __future__ import annotations
 
-from typing import Protocol, Sequence
+from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 

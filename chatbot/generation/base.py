@@ -6,8 +6,9 @@ unless a temperature above zero is configured.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Iterator, Literal, Protocol, Sequence
+from typing import Literal, Protocol
 
 
 @dataclass(frozen=True)
