@@ -17,6 +17,8 @@ from pathlib import Path
 from chatbot import __version__
 from chatbot.config import Config
 from chatbot.errors import ChatbotError, InputError
+from chatbot.language import detect_language
+from chatbot.prompting import strip_citations
 from chatbot.types import Answer, Done, Retrieved, Token, Turn
 
 EXIT_ERROR = 2
@@ -57,8 +59,9 @@ def _common_options() -> argparse.ArgumentParser:
     r.add_argument("--retrieval", choices=["hybrid", "dense", "bm25"], help="retrieval mode (default: hybrid)")
     r.add_argument("--top-k", type=int, metavar="N", help="passages given to the model (default: 4)")
     r.add_argument("--refusal-threshold", type=float, metavar="X",
-                   help=f"refuse when the best passage's similarity is below X "
-                        f"(default: {Config().refusal_threshold:.2f})")
+                   help=f"refuse before the model runs when the best passage's similarity is below X "
+                        f"(default: {Config().refusal_threshold:.2f}; questions in another language than the "
+                        f"articles use X - {Config().refusal_threshold - Config().refusal_threshold_cross_lingual:.2f})")
     r.add_argument("--max-new-tokens", type=int, metavar="N", help="answer length limit in tokens")
     return p
 
@@ -103,7 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
-    return Config().with_(
+    base = Config()
+    cross = None
+    if args.refusal_threshold is not None:  # keep the calibrated gap between the two thresholds
+        cross = args.refusal_threshold - (base.refusal_threshold - base.refusal_threshold_cross_lingual)
+    return base.with_(refusal_threshold_cross_lingual=cross,
         corpus_dir=args.corpus, index_dir=args.index, embedder=args.embedder, generator=args.generator,
         threads=args.threads, cache_dir=args.cache_dir, retrieval=args.retrieval, top_k=args.top_k,
         refusal_threshold=args.refusal_threshold, max_new_tokens=args.max_new_tokens)
@@ -133,7 +140,7 @@ def cmd_index(config: Config, args: argparse.Namespace) -> int:
 def cmd_search(config: Config, args: argparse.Namespace) -> int:
     pipeline = _pipeline(config)
     t0 = time.perf_counter()
-    hits = pipeline.retriever.search(args.question, args.k)
+    hits = pipeline.retriever.search(args.question, args.k, language=detect_language(args.question))
     ms = (time.perf_counter() - t0) * 1000
     if args.json:
         rows = [{"rank": h.rank, "score": round(h.score, 4), **h.chunk.to_dict()} for h in hits]
@@ -160,6 +167,10 @@ def print_sources(answer: Answer, out=None) -> None:
               file=out)
 
 
+def _plain(text: str) -> str:
+    return " ".join(strip_citations(text).split())
+
+
 def stream_answer(pipeline, question: str, history: Sequence[Turn], out=None) -> Answer:
     """Print the answer as it streams, then its sources; return the final answer."""
     streamed = []
@@ -174,8 +185,8 @@ def stream_answer(pipeline, question: str, history: Sequence[Turn], out=None) ->
             answer = event.answer
     assert answer is not None
     print(file=out)
-    if answer.text.strip() != "".join(streamed).strip():
-        print(answer.text, file=out)  # the validated text differs (dropped citations, refusal)
+    if _plain(answer.text) != _plain("".join(streamed)):
+        print(answer.text, file=out)  # the validated text differs in words (a refusal), not only in [n]
     if answer.notice:
         print(f"note: {answer.notice}", file=sys.stderr)
     print_sources(answer, out)

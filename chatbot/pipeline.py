@@ -108,7 +108,9 @@ class Pipeline:
                 self.index_warnings = build.warnings
                 self._retriever = Retriever.build(
                     self.embedder, stored.chunks, stored.vectors, stored.vector_index,
-                    mode=self.config.retrieval, candidates=self.config.candidates, rrf_k=self.config.rrf_k)
+                    mode=self.config.retrieval, candidates=self.config.candidates, rrf_k=self.config.rrf_k,
+                    corpus_language=self.config.corpus_language,
+                    cross_lingual_bm25_weight=self.config.cross_lingual_bm25_weight)
         return self._retriever
 
     def info(self) -> PipelineInfo:
@@ -139,13 +141,13 @@ class Pipeline:
         language: Language = detect_language(question)
         prompts = load_prompts(language)
         query = hist.search_query(question, history)
-        hits = tuple(self.retriever.search(query, self.config.top_k))
+        hits = tuple(self.retriever.search(query, self.config.top_k, language=language))
         retrieve_ms = (time.perf_counter() - t0) * 1000
         yield Retrieved(hits, language, query)
 
         base = Answer(question=question, language=language, text="", refused=False, hits=hits,
                       search_query=query, notice=prepared.notice)
-        if self._too_weak(hits):
+        if self._too_weak(hits, language):
             yield from self._refuse(base, prompts, Timings(retrieve_ms, None, (time.perf_counter() - t0) * 1000))
             return
 
@@ -172,12 +174,12 @@ class Pipeline:
             return
         yield Done(self._finish(base, raw, prompts, timings))
 
-    def _too_weak(self, hits: Sequence[Hit]) -> bool:
+    def _too_weak(self, hits: Sequence[Hit], language: Language) -> bool:
         if not hits:
             return True
         if self.config.retrieval == "bm25":
             return False  # BM25 scores are not comparable across questions
-        return max(h.score for h in hits) < self.config.refusal_threshold
+        return max(h.score for h in hits) < self.config.threshold_for(language)
 
     def _refuse(self, base: Answer, prompts: PromptSet, timings: Timings, streamed: bool = False
                 ) -> Iterator[Event]:
@@ -216,15 +218,15 @@ class Pipeline:
         parsed = cite.parse_citations(text, len(base.hits))
         text, numbers = parsed.text, parsed.numbers
         if not numbers:
-            n = self._supporting_passage(text, base.hits)
+            n = self._supporting_passage(text, base.hits, base.language)
             if n is not None:
                 text, numbers = cite.append_citation(text, n), (n,)
         return replace(base, text=text, citations=cite.citations_for(numbers, base.hits), timings_ms=timings)
 
-    def _supporting_passage(self, text: str, hits: Sequence[Hit]) -> int | None:
+    def _supporting_passage(self, text: str, hits: Sequence[Hit], language: Language) -> int | None:
         """The 1-based number of the passage most similar to an uncited answer, if similar enough."""
         if not hits or not text.strip():
             return None
         sims = self.retriever.similarities(text, [h.chunk for h in hits])
         best = max(range(len(sims)), key=lambda i: sims[i])
-        return best + 1 if sims[best] >= self.config.refusal_threshold else None
+        return best + 1 if sims[best] >= self.config.threshold_for(language) else None

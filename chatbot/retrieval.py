@@ -22,12 +22,14 @@ from chatbot.vector_index import VectorIndex
 MODES: tuple[RetrievalMode, ...] = ("hybrid", "dense", "bm25")
 
 
-def reciprocal_rank_fusion(rankings: Sequence[Sequence[int]], k: int = 60) -> list[int]:
-    """Fuse ranked lists of ids: score(id) = sum over lists of 1 / (k + rank). Ties keep first-seen order."""
+def reciprocal_rank_fusion(rankings: Sequence[Sequence[int]], k: int = 60,
+                           weights: Sequence[float] | None = None) -> list[int]:
+    """Fuse ranked lists of ids: score(id) = sum over lists of weight / (k + rank). Ties keep first-seen order."""
     scores: dict[int, float] = {}
-    for ranking in rankings:
+    weights = weights if weights is not None else [1.0] * len(rankings)
+    for ranking, weight in zip(rankings, weights, strict=True):
         for rank, idx in enumerate(ranking, start=1):
-            scores[idx] = scores.get(idx, 0.0) + 1.0 / (k + rank)
+            scores[idx] = scores.get(idx, 0.0) + weight / (k + rank)
     return sorted(scores, key=lambda idx: -scores[idx])
 
 
@@ -41,23 +43,29 @@ class Retriever:
     mode: RetrievalMode = "hybrid"
     candidates: int = 30
     rrf_k: int = 60
+    corpus_language: str = "id"
+    cross_lingual_bm25_weight: float = 0.15
     rows: dict[str, int] = field(default_factory=dict, compare=False, repr=False)  # chunk_id -> vector row
 
     @classmethod
     def build(cls, embedder: Embedder, chunks: Sequence[Chunk], vectors: np.ndarray,
               vector_index: VectorIndex, *, mode: RetrievalMode = "hybrid", candidates: int = 30,
-              rrf_k: int = 60) -> Retriever:
+              rrf_k: int = 60, corpus_language: str = "id", cross_lingual_bm25_weight: float = 0.15
+              ) -> Retriever:
         chunks = tuple(chunks)
         rows = {c.chunk_id: i for i, c in enumerate(chunks)}
         return cls(embedder, chunks, vectors, vector_index, BM25Index.build(chunks), mode, candidates, rrf_k,
-                   rows)
+                   corpus_language, cross_lingual_bm25_weight, rows)
 
     def similarities(self, text: str, chunks: Sequence[Chunk]) -> list[float]:
         """Cosine similarity of ``text`` (embedded as a query) to each of the given indexed chunks."""
         qvec = self.embedder.embed_query(text)
         return [float(self.vectors[self.rows[c.chunk_id]] @ qvec) for c in chunks]
 
-    def search(self, query: str, k: int, mode: RetrievalMode | None = None) -> list[Hit]:
+    def search(self, query: str, k: int, mode: RetrievalMode | None = None,
+               language: str | None = None) -> list[Hit]:
+        """The ``k`` best passages. ``language`` is the question's; when it differs from the corpus's,
+        BM25 (which needs shared words) gets ``cross_lingual_bm25_weight`` in the hybrid fusion."""
         mode = mode or self.mode
         if mode not in MODES:
             raise ValueError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
@@ -73,7 +81,9 @@ class Retriever:
             ranking = dense_ranking
         else:
             bm25_ranking = [i for i, _ in self.bm25.search(query, n)]
-            ranking = reciprocal_rank_fusion([dense_ranking, bm25_ranking], self.rrf_k)
+            cross = language is not None and language != self.corpus_language
+            weight = self.cross_lingual_bm25_weight if cross else 1.0
+            ranking = reciprocal_rank_fusion([dense_ranking, bm25_ranking], self.rrf_k, [1.0, weight])
         ranking = ranking[:k]
         sims = self.vectors[ranking] @ qvec if ranking else np.zeros(0)
         return [Hit(self.chunks[i], float(s), r) for r, (i, s) in enumerate(zip(ranking, sims), 1)]

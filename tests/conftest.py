@@ -73,11 +73,13 @@ def tiny_corpus(tmp_path) -> Path:
 def fake_config(tmp_path, tiny_corpus) -> Config:
     """Fake embedder and generator over the tiny corpus, index in a temp folder."""
     return Config(corpus_dir=tiny_corpus, index_dir=tmp_path / "index", cache_dir=tmp_path / "cache",
-                  embedder="fake", generator="fake", refusal_threshold=0.05, threads=1)
+                  embedder="fake", generator="fake", refusal_threshold=0.05,
+                  refusal_threshold_cross_lingual=0.05, threads=1)
 
 
 @pytest.fixture
 def real_corpus_fake_models(tmp_path) -> Config:
     """The real five articles with the fake embedder and generator."""
     return Config(corpus_dir=CORPUS, index_dir=tmp_path / "index", cache_dir=tmp_path / "cache",
-                  embedder="fake", generator="fake", refusal_threshold=0.05, threads=1)
+                  embedder="fake", generator="fake", refusal_threshold=0.05,
+                  refusal_threshold_cross_lingual=0.05, threads=1)

@@ -90,7 +90,7 @@ DENSE = {
 class FakeRetriever:
     calls: list[tuple[str, int, str]] = field(default_factory=list)
 
-    def search(self, query: str, k: int, mode: str | None = None) -> list[Hit]:
+    def search(self, query: str, k: int, mode: str | None = None, language: str | None = None) -> list[Hit]:
         self.calls.append((query, k, mode))
         order = DENSE.get(query, [0, 1, 2]) if mode in ("dense", "hybrid") else [0, 1, 2]
         return [Hit(CHUNKS[i], 1.0 - r / 10, r + 1) for r, i in enumerate(order[:k])]

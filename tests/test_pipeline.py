@@ -163,3 +163,11 @@ def test_info_and_article_lookup(fake_config):
     article = pipe.article("c_russia")
     assert article is not None and "Gutsan" in article.text
     assert pipe.article("nope") is None
+
+
+def test_cross_lingual_question_uses_its_own_threshold(fake_config):
+    config = fake_config.with_(refusal_threshold=1.01, refusal_threshold_cross_lingual=0.0)
+    pipe, gen = make(config, ["Alexander Gutsan [1]."])
+    assert not pipe.ask("Who led the Russian delegation?").refused  # English: the cross-lingual threshold
+    assert pipe.ask("Siapa yang memimpin delegasi Rusia?").refused  # Indonesian: refused before the model
+    assert len(gen.calls) == 1

@@ -25,8 +25,9 @@ from chatbot.types import Answer, Chunk, Citation, Hit, Timings
 
 # Config fields that can change an answer. Paths and thread counts do not.
 ANSWER_SETTINGS = ("embedder", "chunk_tokens", "chunk_overlap_tokens", "index_kind", "retrieval", "top_k",
-                   "candidates", "rrf_k", "generator", "max_new_tokens", "temperature", "context_tokens",
-                   "refusal_threshold", "history_turns", "max_question_chars")
+                   "candidates", "rrf_k", "corpus_language", "cross_lingual_bm25_weight", "generator",
+                   "max_new_tokens", "temperature", "context_tokens", "refusal_threshold",
+                   "refusal_threshold_cross_lingual", "history_turns", "max_question_chars")
 
 
 def answer_settings(config: Config) -> dict[str, Any]:

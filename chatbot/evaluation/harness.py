@@ -31,7 +31,8 @@ RETRIEVAL_K = 10
 
 
 class EvalRetriever(Protocol):
-    def search(self, query: str, k: int, mode: RetrievalMode | None = None) -> list[Hit]: ...
+    def search(self, query: str, k: int, mode: RetrievalMode | None = None,
+               language: str | None = None) -> list[Hit]: ...
 
 
 class EvalPipeline(Protocol):
@@ -303,7 +304,7 @@ def measure_retrieval(retriever: EvalRetriever, queries: Sequence[Query], modes:
         quotes, ids = q.quotes, q.article_ids
         for mode in modes:
             t0 = time.perf_counter()
-            hits = retriever.search(q.text, k=k, mode=mode)
+            hits = retriever.search(q.text, k=k, mode=mode, language=q.language)
             ms = (time.perf_counter() - t0) * 1000
             ranked: list[Chunk] = [h.chunk for h in hits]
             flags = m.relevance(ranked, quotes, articles, ids)

@@ -16,7 +16,8 @@ from fake_pipeline import DEFAULT_SCRIPT, FakePipeline
 
 from chatbot.errors import ModelError
 
-PlaywrightError = pytest.importorskip("playwright.sync_api", reason="playwright is not installed").Error
+_playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+PlaywrightError, expect = _playwright.Error, _playwright.expect
 # Gradio's queue trips pandas deprecation warnings on every event; they are Gradio's, not ours.
 GRADIO_NOISE = [
     pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),
@@ -77,7 +78,8 @@ def test_page_loads_with_status_examples_and_empty_sources(page):
     assert "Sources appear here" in page.locator("#sources").inner_text()
     assert page.locator("#chat .answer").count() == 0
     page.locator("#examples").get_by_text("Who led the Russian delegation?").click()
-    assert page.locator("#question textarea").input_value() == "Who led the Russian delegation?"
+    # Gradio fills the box through a server round trip: poll instead of reading it at once.
+    expect(page.locator("#question textarea")).to_have_value("Who led the Russian delegation?", timeout=10_000)
 
 
 def test_answer_streams_and_sources_show_before_the_answer_ends(page):
