@@ -21,6 +21,7 @@ from chatbot.embedders.base import Embedder
 from chatbot.errors import ChatbotError, InputError, ModelError
 from chatbot.generation import make_generator
 from chatbot.generation.base import Generator
+from chatbot.grounding import ground_citations, unsupported_numbers
 from chatbot.indexing import ensure_index
 from chatbot.language import detect_language
 from chatbot.prompting import PromptSet, build_messages, load_prompts
@@ -169,10 +170,16 @@ class Pipeline:
         raw = "".join(pieces)
         timings = Timings(retrieve_ms, first_ms, (time.perf_counter() - t0) * 1000)
         base = replace(base, prompt_tokens=prompt_tokens)
-        if not raw.strip() or model_refused(raw, prompts.not_found_marker):
+        if not raw.strip() or model_refused(raw, prompts.not_found_marker) or self._invents_numbers(raw, base):
             yield from self._refuse(base, prompts, timings, streamed=bool(pieces))
             return
         yield Done(self._finish(base, raw, prompts, timings))
+
+    def _invents_numbers(self, raw: str, base: Answer) -> bool:
+        """The answer states a number that no passage (nor the question) contains: not from the articles."""
+        if not self.config.refuse_unsupported_numbers:
+            return False
+        return bool(unsupported_numbers(raw, [h.chunk.text for h in base.hits], base.question))
 
     def _too_weak(self, hits: Sequence[Hit], language: Language) -> bool:
         if not hits:
@@ -216,7 +223,8 @@ class Pipeline:
         marker = prompts.not_found_marker
         text = raw.replace(marker, "").strip() if marker in raw.upper() else raw.strip()
         parsed = cite.parse_citations(text, len(base.hits))
-        text, numbers = parsed.text, parsed.numbers
+        grounded = ground_citations(parsed.text, [h.chunk.text for h in base.hits], self.config.grounding_margin)
+        text, numbers = grounded.text, grounded.numbers
         if not numbers:
             n = self._supporting_passage(text, base.hits, base.language)
             if n is not None:

@@ -98,6 +98,6 @@ def test_bundled_qwen_answers_from_the_passage_and_reuses_the_prefix(qwen):
     reply2 = "".join(qwen.stream(second, max_tokens=30))
     warm = qwen.last_stats
     assert "Gutsan" in reply2
+    # Only the question is evaluated again: the shared system prompt and passages come from the KV cache.
+    assert cold.cached_tokens < 0.2 * cold.prompt_tokens
     assert warm.cached_tokens > 0.8 * warm.prompt_tokens
-    # Only the question is evaluated: the first token comes much sooner than with an empty cache.
-    assert warm.first_token_s < 0.5 * cold.first_token_s

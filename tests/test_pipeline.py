@@ -32,7 +32,8 @@ def test_answer_cites_the_passage_it_names(fake_config):
 
 
 def test_invalid_citation_numbers_are_dropped(fake_config):
-    pipe, _ = make(fake_config, ["72 negara [0] menandatangani [9] konvensi [2]."])
+    # grounding off (a margin above 1 never moves a citation): this test is about parsing only
+    pipe, _ = make(fake_config.with_(grounding_margin=1.01), ["72 negara [0] menandatangani [9] konvensi [2]."])
     answer = pipe.ask("Berapa negara yang menandatangani Konvensi Hanoi?")
     assert [c.n for c in answer.citations] == [2]
     assert "[0]" not in answer.text and "[9]" not in answer.text
@@ -171,3 +172,24 @@ def test_cross_lingual_question_uses_its_own_threshold(fake_config):
     assert not pipe.ask("Who led the Russian delegation?").refused  # English: the cross-lingual threshold
     assert pipe.ask("Siapa yang memimpin delegasi Rusia?").refused  # Indonesian: refused before the model
     assert len(gen.calls) == 1
+
+
+def test_a_citation_to_a_passage_without_the_facts_moves_to_the_one_with_them(fake_config):
+    question = "Siapa yang memimpin delegasi Rusia?"
+    probe, _ = make(fake_config, ["Gutsan."])
+    hits = probe.ask(question).hits
+    right = [n for n, hit in enumerate(hits, 1) if "Gutsan" in hit.chunk.text]
+    wrong = [n for n, hit in enumerate(hits, 1) if "Gutsan" not in hit.chunk.text]
+    assert right and wrong
+    pipe, _ = make(fake_config, [f"Alexander Gutsan memimpin delegasi Rusia [{wrong[0]}]."])
+    answer = pipe.ask(question)
+    assert [c.n for c in answer.citations] == right[:1]
+    assert answer.text.endswith(f"[{right[0]}].")
+
+
+def test_an_answer_with_a_number_no_passage_holds_is_refused(fake_config):
+    pipe, _ = make(fake_config, ["Konvensi itu memuat 4 pasal [1].", "Konvensi itu memuat 4 pasal [1]."])
+    answer = pipe.ask("Berapa pasal yang dimuat konvensi?")
+    assert answer.refused and answer.citations == () and answer.text == load_prompts("id").refusal
+    allowed = make(fake_config.with_(refuse_unsupported_numbers=False), ["Konvensi itu memuat 4 pasal [1]."])[0]
+    assert not allowed.ask("Berapa pasal yang dimuat konvensi?").refused

@@ -18,7 +18,8 @@ def test_passages_numbered_in_order_and_question_last():
     msgs = build_messages("Berapa negara?", [_hit(1, "Satu."), _hit(2, "Dua.")], "id")
     assert [m.role for m in msgs] == ["system", "user"]
     user = msgs[1].content
-    assert user.index("[1] Satu.") < user.index("[2] Dua.") < user.index("Berapa negara?")
+    assert user.index("[1] Satu.") < user.index("[2] Dua.") < user.rindex("Berapa negara?")
+    assert user.rstrip().endswith("Jawab dalam bahasa Indonesia.")  # the question comes last, then the language
 
 
 def test_english_question_gets_english_instructions():
