@@ -1,14 +1,14 @@
 """End-to-end answer benchmark: the project's pipeline against a naive RAG baseline, same models, same run.
 
-    .venv/bin/python bench/answer_bench.py [--items 16] [--split dev] [--threads N]
+    .venv/bin/python bench/answer_bench.py [--items 32] [--split dev] [--threads N]
 
 - **pipeline**: the default configuration (hybrid retrieval, the per-language prompt with numbered
   passages, citation checks, code-side and model-side refusal).
 - **naive baseline**: what a minimal LangChain-style stack does: dense top-4, one plain English prompt
   (``bench/baseline_prompt.txt``), no refusal logic, no citation handling.
 
-Both answer the same questions (answerable and unanswerable, Indonesian and English, single turn, taken
-in file order from the eval set's chosen split) with the same loaded model. Printed as Markdown: accuracy
+Both answer the same questions (answerable and unanswerable, Indonesian and English, single turn, spread
+evenly over the eval set's chosen split) with the same loaded model. Printed as Markdown: accuracy
 (keyword match), refusal of unanswerable questions, over-refusal, time to first token p50/p95, total
 p50, prompt tokens, decode speed, model load time and peak memory. This is a script, not a test.
 """
@@ -48,14 +48,12 @@ class Run:
 
 
 def pick_items(split: str, n: int) -> list[EvalItem]:
+    """``n`` single-turn items spread evenly over the split, so every language and type is represented."""
     items = [i for i in filter_items(load_items(REPO / "eval" / "qa.jsonl"), split=split) if len(i.questions) == 1]
-    by_lang = {lang: [i for i in items if i.language == lang] for lang in ("id", "en")}
-    unanswerable = [i for i in items if not i.answerable][: max(2, n // 8)]
-    chosen = list(unanswerable)
-    per_lang = (n - len(chosen)) // 2
-    for lang in ("id", "en"):
-        chosen += [i for i in by_lang[lang] if i.answerable][:per_lang]
-    return chosen
+    if n >= len(items):
+        return items
+    step = len(items) / n
+    return [items[int(i * step)] for i in range(n)]
 
 
 def completion_tokens(generator, text: str) -> int:
@@ -127,7 +125,7 @@ def summarize(name: str, runs: list[Run]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--items", type=int, default=16, help="questions per variant (default: 16)")
+    parser.add_argument("--items", type=int, default=32, help="questions per variant (default: 32)")
     parser.add_argument("--split", choices=["dev", "heldout", "all"], default="dev")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
