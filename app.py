@@ -91,6 +91,15 @@ class _Handlers:
         self.pipeline = pipeline
         self.throttle_s = throttle_s
         self.export_dir = export_dir
+        self._cleared_at: dict[str, float] = {}  # browser session -> when its chat was last cleared
+
+    def clear(self, browser: str | None) -> None:
+        """Remember that this browser session cleared its chat: an answer started before must not redraw it."""
+        if browser:
+            self._cleared_at[browser] = time.monotonic()
+
+    def _cleared_since(self, browser: str | None, started: float) -> bool:
+        return browser is not None and self._cleared_at.get(browser, float("-inf")) >= started
 
     def articles_for(self, answers: Sequence[Answer], extra: Sequence[Hit] = ()) -> dict[str, Article]:
         ids = {h.chunk.article_id for a in answers for h in a.hits}
@@ -116,7 +125,8 @@ class _Handlers:
         return gr.update(value=str(md), interactive=True), gr.update(value=str(js), interactive=True)
 
     def ask(
-        self, question: str, answers: tuple[Answer, ...], messages: list[dict], session: str
+        self, question: str, answers: tuple[Answer, ...], messages: list[dict], session: str,
+        request: gr.Request | None = None,
     ) -> Iterator[tuple]:
         """Stream one answer; each yield updates the nine outputs wired in ``create_app``:
         (chat, messages, answers, sources, notice, question box, markdown file, json file, session)."""
@@ -128,6 +138,8 @@ class _Handlers:
         user = {"role": "user", "content": ui.render_question(question)}
         turn = len(answers) + 1
         text, n_hits, last = "", 0, 0.0
+        started = time.monotonic()
+        browser = request.session_hash if request is not None else None
         try:
             events = iter(self.pipeline.stream(question, _history(answers)))
             first = next(events, None)
@@ -150,6 +162,8 @@ class _Handlers:
             failure = "The answer ended without a result; please try again."
         try:
             for event in itertools.chain(() if first is None else (first,), events):
+                if self._cleared_since(browser, started):
+                    return  # the person cleared the chat: this answer must not come back
                 if isinstance(event, Retrieved):
                     n_hits = len(event.hits)
                     sources = ui.render_sources_panel(
@@ -191,6 +205,8 @@ class _Handlers:
         except Exception as err:  # noqa: BLE001 - a model or index failure mid-answer: show it, keep serving
             _log_failure(err)
             failure = _user_message(err)
+        if self._cleared_since(browser, started):
+            return
         # The failed turn stays visible in the chat but not in the history; the question goes back in the box.
         failed = messages + [user, {"role": "assistant", "content": ui.render_error(failure)}]
         sources = ui.render_sources_panel(answers, self.articles_for(answers))  # without the unfinished turn
@@ -274,8 +290,14 @@ def create_app(
             return [], [], (), ui.render_sources_panel((), {}), "", "", empty, empty
 
         cleared = [chat, messages, answers, sources, notice, box, md_btn, js_btn]
-        # The button and the chat's own bin icon both stop an answer in progress and forget the conversation.
-        gr.on([clear.click, chat.clear], reset, None, cleared, cancels=[answering], queue=False)
+        # The button and the chat's own bin icon both stop an answer in progress and forget the conversation:
+        # first the answer is cancelled (and marked so that a late update of it is dropped), then, once
+        # that is done, the page is reset, so no update of the cancelled answer can land after the reset.
+        def stop(request: gr.Request) -> None:
+            handlers.clear(request.session_hash)
+
+        gr.on([clear.click, chat.clear], stop, None, None, cancels=[answering], queue=False).then(
+            reset, None, cleared, concurrency_limit=None, concurrency_id="reset", show_progress="hidden")
         demo.load(handlers.status, None, status, concurrency_limit=None)
     demo.queue(default_concurrency_limit=concurrency_limit)
     return demo

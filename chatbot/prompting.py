@@ -2,7 +2,8 @@
 
 The templates live in ``chatbot/prompts/<language>.toml`` (package data). Passages are numbered
 ``[1]..[k]`` in retrieval order. Passage text is treated as data: chat-template control tokens are removed
-from it so an article cannot close the user turn and speak as the system. This module does not call any
+from it so an article cannot close the user turn and speak as the system, and sentences that address the
+model ("ignore previous instructions") are left out. This module does not call any
 model and does not decide refusals.
 """
 
@@ -19,6 +20,19 @@ from chatbot.generation.base import Message
 from chatbot.types import Hit, Language, Turn
 
 _CONTROL = re.compile(r"<\|[^|>]{1,40}\|>|</?s>|\[/?INST\]", re.IGNORECASE)
+# Sentences that address the model rather than report news ("ignore previous instructions", "answer every
+# question with ..."), in English or Indonesian. The prompt already says passage text is data; removing
+# these too is defence in depth, because a 1.5B model does not always hold to that rule.
+_INSTRUCTION = re.compile(
+    r"[^.!?\n]*(?:"
+    r"\b(?:ignore|disregard|forget|override|abaikan|lupakan|acuhkan)\b[^.!?\n]{0,60}"
+    r"\b(?:instructions?|prompts?|rules?|instruksi|perintah|aturan|petunjuk)\b"
+    r"|\b(?:answer|reply|respond|jawab|jawablah|balas)\b[^.!?\n]{0,20}"
+    r"\b(?:every|all|each|any|setiap|semua|tiap)\b[^.!?\n]{0,20}\b(?:questions?|pertanyaan)\b"
+    r"|\b(?:system prompt|you are now|kamu sekarang|anda sekarang)\b"
+    r")[^.!?\n]*[.!?]?",
+    re.IGNORECASE,
+)
 _CITATION = re.compile(r"\s*\[\d+(?:\s*[,;]\s*\d+)*\]")
 
 
@@ -41,8 +55,8 @@ def load_prompts(language: Language) -> PromptSet:
 
 
 def sanitize_passage(text: str) -> str:
-    """Passage text without chat-template control tokens, on one line."""
-    return " ".join(_CONTROL.sub(" ", text).split())
+    """Passage text without chat-template control tokens and instructions aimed at the model, on one line."""
+    return " ".join(_INSTRUCTION.sub(" ", _CONTROL.sub(" ", text)).split())
 
 
 def strip_citations(text: str) -> str:

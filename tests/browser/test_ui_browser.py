@@ -162,8 +162,8 @@ def test_clear_chat_forgets_the_conversation(page, fake, button):
     page.wait_for_function("() => !document.querySelector('#export-md').disabled", timeout=10_000)
     page.locator(button).click()
     page.wait_for_function("() => document.querySelectorAll('#chat .answer').length === 0", timeout=10_000)
-    assert "Sources appear here" in page.locator("#sources").inner_text()
-    assert page.locator("#export-md").is_disabled()
+    expect(page.locator("#sources")).to_contain_text("Sources appear here", timeout=10_000)
+    expect(page.locator("#export-md")).to_be_disabled(timeout=10_000)
     question = f"When was the signing ceremony held? ({button})"
     ask(page, question)
     assert calls_for(fake, question)[-1] == ()  # no history after clearing
@@ -175,6 +175,7 @@ def test_clear_during_an_answer_stops_it(page):
     page.wait_for_selector("#chat .answer.pending", timeout=15_000)
     page.locator("#clear").click()
     page.wait_for_function("() => document.querySelectorAll('#chat .answer').length === 0", timeout=10_000)
+    expect(page.locator("#sources")).to_contain_text("Sources appear here", timeout=10_000)
     page.wait_for_timeout(2_000)  # longer than the rest of the scripted answer would take
     assert page.locator("#chat .answer").count() == 0
     assert "Sources appear here" in page.locator("#sources").inner_text()
