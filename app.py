@@ -325,7 +325,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("chatbot").setLevel(logging.INFO)  # our messages; the libraries' only when they warn
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG
     from chatbot.pipeline import Pipeline
 
     config = Config().with_(
