@@ -29,6 +29,7 @@ sys.path.insert(0, str(REPO))
 
 from chatbot.config import Config
 from chatbot.evaluation import metrics
+from chatbot.evaluation.aggregate import percentile
 from chatbot.evaluation.dataset import EvalItem, filter_items, load_items
 from chatbot.generation.base import Message
 from chatbot.pipeline import Pipeline
@@ -89,13 +90,6 @@ def run_baseline(pipe: Pipeline, item: EvalItem, max_tokens: int) -> Run:
                completion_tokens(gen, text))
 
 
-def p(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 def fmt(x: float | None, spec: str = ".2f") -> str:
     return "-" if x is None else format(x, spec)
 
@@ -118,7 +112,7 @@ def summarize(name: str, runs: list[Run]) -> str:
               if r.first_token_s is not None and r.completion_tokens > 1 and r.total_s > r.first_token_s]
     prompt = [r.prompt_tokens for r in runs if r.prompt_tokens]
     return (f"| {name} | {fmt(accuracy(acc['id']))} | {fmt(accuracy(acc['en']))} | {fmt(refusal)} | "
-            f"{fmt(over)} | {fmt(p(ttft, .5))} | {fmt(p(ttft, .95))} | {fmt(p([r.total_s for r in runs], .5))} | "
+            f"{fmt(over)} | {fmt(percentile(ttft, 50))} | {fmt(percentile(ttft, 95))} | {fmt(percentile([r.total_s for r in runs], 50))} | "
             f"{fmt(statistics.mean(prompt) if prompt else None, '.0f')} | "
             f"{fmt(statistics.median(decode) if decode else None, '.1f')} |")
 
