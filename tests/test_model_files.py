@@ -209,3 +209,26 @@ def test_real_bundled_model_assembles_to_the_pinned_file(tmp_path):
     assert digest.hexdigest() == "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
     with open(path, "rb") as fh:
         assert fh.read(4) == b"GGUF"
+
+
+def test_main_assembles_into_the_given_cache_and_reports_the_path(monkeypatch, tmp_path, capsys):
+    calls = []
+
+    def fake_bundled(cache_dir, progress=True):
+        calls.append(Path(cache_dir))
+        return Path(cache_dir) / "models" / model_files.MODEL_FILENAME
+
+    monkeypatch.setattr(model_files, "bundled_model_path", fake_bundled)
+    assert model_files.main([str(tmp_path / "c")]) == 0
+    assert calls == [tmp_path / "c"]
+    assert str(tmp_path / "c" / "models" / model_files.MODEL_FILENAME) in capsys.readouterr().out
+
+
+def test_main_turns_a_missing_part_into_an_error_message_and_exit_1(monkeypatch, tmp_path, capsys):
+    def broken(cache_dir, progress=True):
+        raise ModelError("2 of its 22 part packages are missing")
+
+    monkeypatch.setattr(model_files, "bundled_model_path", broken)
+    assert model_files.main([str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "part packages are missing" in err

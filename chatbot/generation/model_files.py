@@ -209,3 +209,25 @@ def _assemble(target: Path, spec: ModelFile, parts: list[Path], progress: bool) 
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m chatbot.generation.model_files [CACHE_DIR]``: assemble and verify the bundled model.
+
+    The set-up script runs this so the first question does not wait for the assembly.
+    """
+    from chatbot.config import default_cache_dir
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    cache_dir = Path(args[0]) if args else default_cache_dir()
+    try:
+        path = bundled_model_path(cache_dir)
+    except ModelError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    print(f"Bundled model ready: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
