@@ -111,7 +111,8 @@ class Pipeline:
                     self.embedder, stored.chunks, stored.vectors, stored.vector_index,
                     mode=self.config.retrieval, candidates=self.config.candidates, rrf_k=self.config.rrf_k,
                     corpus_language=self.config.corpus_language,
-                    cross_lingual_bm25_weight=self.config.cross_lingual_bm25_weight)
+                    cross_lingual_bm25_weight=self.config.cross_lingual_bm25_weight,
+                    cross_lingual_ngram_weight=self.config.cross_lingual_ngram_weight)
         return self._retriever
 
     def info(self) -> PipelineInfo:

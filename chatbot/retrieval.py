@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from chatbot.bm25 import BM25Index
+from chatbot.bm25 import BM25Index, char_ngrams
 from chatbot.config import RetrievalMode
 from chatbot.embedders.base import Embedder
 from chatbot.types import Chunk, Hit
@@ -45,17 +45,20 @@ class Retriever:
     rrf_k: int = 60
     corpus_language: str = "id"
     cross_lingual_bm25_weight: float = 0.15
+    ngrams: BM25Index | None = None  # character trigram BM25, fused in for questions in another language
+    cross_lingual_ngram_weight: float = 0.3
     rows: dict[str, int] = field(default_factory=dict, compare=False, repr=False)  # chunk_id -> vector row
 
     @classmethod
     def build(cls, embedder: Embedder, chunks: Sequence[Chunk], vectors: np.ndarray,
               vector_index: VectorIndex, *, mode: RetrievalMode = "hybrid", candidates: int = 30,
-              rrf_k: int = 60, corpus_language: str = "id", cross_lingual_bm25_weight: float = 0.15
-              ) -> Retriever:
+              rrf_k: int = 60, corpus_language: str = "id", cross_lingual_bm25_weight: float = 0.15,
+              cross_lingual_ngram_weight: float = 0.3) -> Retriever:
         chunks = tuple(chunks)
         rows = {c.chunk_id: i for i, c in enumerate(chunks)}
+        ngrams = BM25Index.build(chunks, analyzer=char_ngrams) if cross_lingual_ngram_weight > 0 else None
         return cls(embedder, chunks, vectors, vector_index, BM25Index.build(chunks), mode, candidates, rrf_k,
-                   corpus_language, cross_lingual_bm25_weight, rows)
+                   corpus_language, cross_lingual_bm25_weight, ngrams, cross_lingual_ngram_weight, rows)
 
     def similarities(self, text: str, chunks: Sequence[Chunk]) -> list[float]:
         """Cosine similarity of ``text`` (embedded as a query) to each of the given indexed chunks."""
@@ -65,7 +68,9 @@ class Retriever:
     def search(self, query: str, k: int, mode: RetrievalMode | None = None,
                language: str | None = None) -> list[Hit]:
         """The ``k`` best passages. ``language`` is the question's; when it differs from the corpus's,
-        BM25 (which needs shared words) gets ``cross_lingual_bm25_weight`` in the hybrid fusion."""
+        BM25 (which needs shared words) gets ``cross_lingual_bm25_weight`` in the hybrid fusion, and a
+        character-trigram BM25 (which matches shared stems spelt differently) joins it with
+        ``cross_lingual_ngram_weight``."""
         mode = mode or self.mode
         if mode not in MODES:
             raise ValueError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
@@ -80,10 +85,14 @@ class Retriever:
         if mode == "dense":
             ranking = dense_ranking
         else:
-            bm25_ranking = [i for i, _ in self.bm25.search(query, n)]
-            cross = language is not None and language != self.corpus_language
-            weight = self.cross_lingual_bm25_weight if cross else 1.0
-            ranking = reciprocal_rank_fusion([dense_ranking, bm25_ranking], self.rrf_k, [1.0, weight])
+            rankings = [dense_ranking, [i for i, _ in self.bm25.search(query, n)]]
+            weights = [1.0, 1.0]
+            if language is not None and language != self.corpus_language:
+                weights[1] = self.cross_lingual_bm25_weight
+                if self.ngrams is not None:
+                    rankings.append([i for i, _ in self.ngrams.search(query, n)])
+                    weights.append(self.cross_lingual_ngram_weight)
+            ranking = reciprocal_rank_fusion(rankings, self.rrf_k, weights)
         ranking = ranking[:k]
         sims = self.vectors[ranking] @ qvec if ranking else np.zeros(0)
         return [Hit(self.chunks[i], float(s), r) for r, (i, s) in enumerate(zip(ranking, sims), 1)]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from chatbot.bm25 import BM25Index, tokenize
+from chatbot.bm25 import BM25Index, char_ngrams, tokenize
 from chatbot.types import Chunk
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
@@ -78,3 +78,21 @@ def test_known_answers_on_the_real_corpus(real_chunks, query, must_contain):
     hits = index.search(query, 3)
     assert hits, query
     assert must_contain in real_chunks[hits[0][0]].text, (query, real_chunks[hits[0][0]].text[:200])
+
+
+def test_char_ngrams_mark_word_ends_and_keep_numbers_whole():
+    assert char_ngrams("Afrika") == ["_af", "afr", "fri", "rik", "ika", "ka_"]
+    assert char_ngrams("72 negara") == ["72", "_ne", "neg", "ega", "gar", "ara", "ra_"]
+    assert char_ngrams("PBB") == ["_pb", "pbb", "bb_"]
+    assert char_ngrams("ok", n=4) == ["_ok_"]
+    assert char_ngrams("yang dan di") == []  # stop words are gone before the n-grams
+
+
+def test_char_ngram_index_matches_stems_spelt_differently_in_another_language():
+    chunks = [chunk(0, "Delegasi Rusia dipimpin oleh Alexander Gutsan."),
+              chunk(1, "Sebanyak 21 negara Afrika ikut menandatangani konvensi."),
+              chunk(2, "Proses negosiasi berlangsung lima tahun.")]
+    words, grams = BM25Index.build(chunks), BM25Index.build(chunks, analyzer=char_ngrams)
+    assert words.search("African countries", 3) == []  # no word in common
+    assert grams.search("African countries", 3)[0][0] == 1
+    assert grams.search("How long did the negotiations last?", 3)[0][0] == 2
