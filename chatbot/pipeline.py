@@ -19,6 +19,7 @@ from chatbot.config import Config
 from chatbot.embedders import make_embedder
 from chatbot.embedders.base import Embedder
 from chatbot.errors import ChatbotError, InputError, ModelError
+from chatbot.excerpts import SentenceScorer
 from chatbot.generation import make_generator
 from chatbot.generation.base import Generator
 from chatbot.grounding import ground_citations, unsupported_numbers
@@ -75,6 +76,7 @@ class Pipeline:
         self._embedder = embedder
         self._generator = generator
         self._retriever: Retriever | None = None
+        self._scorer: SentenceScorer | None = None
         self._articles: dict[str, Article] = {}
         self._load_lock = threading.Lock()
         self._generate_lock = threading.Lock()
@@ -153,7 +155,8 @@ class Pipeline:
             yield from self._refuse(base, prompts, Timings(retrieve_ms, None, (time.perf_counter() - t0) * 1000))
             return
 
-        messages = build_messages(question, hits, language, hist.previous_turn(question, history))
+        texts = self._excerpts((question, query), hits)
+        messages = build_messages(question, hits, language, hist.previous_turn(question, history), texts=texts)
         generator = self.generator
         try:
             prompt_tokens = generator.count_tokens(messages)
@@ -175,6 +178,16 @@ class Pipeline:
             yield from self._refuse(base, prompts, timings, streamed=bool(pieces))
             return
         yield Done(self._finish(base, raw, prompts, timings))
+
+    def _excerpts(self, queries: Sequence[str], hits: Sequence[Hit]) -> list[str] | None:
+        """The passages shortened to the prompt budget (None: whole passages)."""
+        budget = self.config.passage_budget_chars
+        if budget <= 0:
+            return None
+        with self._load_lock:
+            if self._scorer is None:
+                self._scorer = SentenceScorer(self.embedder)
+        return self._scorer.excerpts(queries, [h.chunk.text for h in hits], budget)
 
     def _invents_numbers(self, raw: str, base: Answer) -> bool:
         """The answer states a number that no passage (nor the question) contains: not from the articles."""

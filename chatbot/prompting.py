@@ -64,12 +64,19 @@ def strip_citations(text: str) -> str:
 
 
 def build_messages(question: str, hits: Sequence[Hit], language: Language,
-                   previous: Turn | None = None, max_history_chars: int = 300) -> list[Message]:
-    """System instructions, then numbered passages, the previous exchange (follow-ups only) and the question."""
+                   previous: Turn | None = None, max_history_chars: int = 300,
+                   texts: Sequence[str] | None = None) -> list[Message]:
+    """System instructions, then numbered passages, the previous exchange (follow-ups only) and the question.
+
+    ``texts`` replaces the hits' passage texts in the prompt (shortened excerpts, one per hit)."""
     p = load_prompts(language)
+    if texts is None:
+        texts = [h.chunk.text for h in hits]
+    elif len(texts) != len(hits):
+        raise ValueError("one passage text per hit")
     passages = "\n".join(
-        p.passage.format(n=i, title=sanitize_passage(h.chunk.title), text=sanitize_passage(h.chunk.text))
-        for i, h in enumerate(hits, start=1)
+        p.passage.format(n=i, title=sanitize_passage(h.chunk.title), text=sanitize_passage(t))
+        for i, (h, t) in enumerate(zip(hits, texts), start=1)
     )
     history = ""
     if previous is not None:

@@ -29,7 +29,8 @@ ANSWER_SETTINGS = ("embedder", "chunk_tokens", "chunk_overlap_tokens", "index_ki
                    "cross_lingual_ngram_weight", "generator",
                    "max_new_tokens", "temperature", "context_tokens", "refusal_threshold",
                    "refusal_threshold_cross_lingual", "grounding_margin",
-                   "refuse_unsupported_numbers", "history_turns", "max_question_chars")
+                   "refuse_unsupported_numbers", "passage_budget_chars",
+                   "history_turns", "max_question_chars")
 
 
 def answer_settings(config: Config) -> dict[str, Any]:
