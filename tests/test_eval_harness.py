@@ -264,10 +264,20 @@ def test_warm_up_asks_once_before_the_first_uncached_item(config, tmp_path):
     assert cached.asked == []  # nothing to answer, nothing to warm up
 
 
-def test_fingerprint_follows_settings_and_corpus(config):
+def test_fingerprint_follows_settings_and_corpus(config, monkeypatch):
     base = settings_fingerprint(config)
     assert settings_fingerprint(config.with_(top_k=5)) != base
     assert settings_fingerprint(config.with_(threads=3)) == base  # does not change answers
+    assert settings_fingerprint(config.with_(passage_budget_chars=1500)) != base
+    # a setting added later, at its neutral value, fingerprints as if it did not exist, so answers cached
+    # before it was added stay valid
+    from chatbot.evaluation import cache as cache_module
+
+    assert config.passage_budget_chars == cache_module.NEUTRAL_SETTINGS["passage_budget_chars"]
+    monkeypatch.setattr(cache_module, "ANSWER_SETTINGS",
+                        tuple(n for n in cache_module.ANSWER_SETTINGS if n != "passage_budget_chars"))
+    assert settings_fingerprint(config) == base
+    monkeypatch.undo()
     (config.corpus_dir / "b.txt").write_text("Artikel baru.", encoding="utf-8")
     assert settings_fingerprint(config) != base
 

@@ -33,6 +33,11 @@ ANSWER_SETTINGS = ("embedder", "chunk_tokens", "chunk_overlap_tokens", "index_ki
                    "history_turns", "max_question_chars")
 
 
+# Settings added after answers were cached, with the value that answers exactly as before they existed.
+# At that value they stay out of the fingerprint, so the stored answers remain valid.
+NEUTRAL_SETTINGS: dict[str, Any] = {"passage_budget_chars": 0}
+
+
 def answer_settings(config: Config) -> dict[str, Any]:
     """The settings that can change an answer, as plain JSON values (shown in reports)."""
     return {name: getattr(config, name) for name in ANSWER_SETTINGS}
@@ -52,7 +57,9 @@ def settings_fingerprint(config: Config) -> str:
     prompt_files = [Path(str(p)) for p in prompts.iterdir() if p.name.endswith(".toml")]
     corpus = Path(config.corpus_dir)
     corpus_files = [p for p in corpus.glob("*.txt") if not p.name.startswith(".")] if corpus.is_dir() else []
-    payload = json.dumps({"settings": answer_settings(config), "prompts": _digest_files(prompt_files),
+    settings = {name: value for name, value in answer_settings(config).items()
+                if name not in NEUTRAL_SETTINGS or value != NEUTRAL_SETTINGS[name]}
+    payload = json.dumps({"settings": settings, "prompts": _digest_files(prompt_files),
                           "corpus": _digest_files(corpus_files)}, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
