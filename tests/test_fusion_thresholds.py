@@ -56,3 +56,49 @@ def test_character_ngrams_join_the_fusion_for_questions_in_another_language_only
     # Scores stay cosine similarities whatever fused the ranking (the refusal threshold needs them).
     hit = strong.search(question, 1, language="en")[0]
     assert hit.score == pytest.approx(strong.similarities(question, [hit.chunk])[0])
+
+
+# A passage mostly about other things, with one sentence that answers the question, against a short passage
+# that shares the question's words only loosely.
+MIXED = [("Cuaca di Hanoi cerah sepanjang pekan. Para tamu menikmati makanan lokal dan musik tradisional. "
+         "Jalan-jalan dihiasi bendera dan lampu. Sebanyak 21 negara Afrika ikut menandatangani. "
+         "Wisatawan memadati danau Hoan Kiem pada malam hari."),
+         "Negara-negara ikut menandatangani konvensi di Hanoi pekan ini.",
+         "Upacara penandatanganan berlangsung meriah.",
+         "Delegasi Rusia dipimpin oleh Alexander Gutsan."]
+
+
+def _sentence_retriever(weight):
+    from chatbot.indexing import build_sentence_index
+
+    embedder = HashEmbedder()
+    chunks = [Chunk(f"c{i}", f"a{i}", "", "", "", t, 0, len(t)) for i, t in enumerate(MIXED)]
+    vectors = embedder.embed_documents(MIXED)
+    sentences, n_embedded = build_sentence_index(chunks, embedder, "flat", progress=False)
+    assert n_embedded == len(sentences) == 8
+    return Retriever.build(embedder, chunks, vectors, VectorIndex.build(vectors), corpus_language="id",
+                           sentences=sentences, sentence_weight=weight)
+
+
+def test_passages_ranked_by_their_best_sentence_join_the_hybrid_fusion():
+    question = "Berapa negara Afrika ikut menandatangani?"
+    off, strong = _sentence_retriever(0.0), _sentence_retriever(3.0)
+    # Whole-passage vectors and BM25 both prefer the short passage; its best sentence lifts the long one.
+    assert off.sentences.passage_ranking(off.embedder.embed_query(question), 2) == [0, 1]
+    assert off.search(question, 1, mode="dense")[0].chunk.chunk_id == "c1"
+    assert off.search(question, 1, language="id")[0].chunk.chunk_id == "c1"
+    assert strong.search(question, 1, language="id")[0].chunk.chunk_id == "c0"
+    # Dense and BM25 modes never use it, and scores stay whole-passage cosine similarities.
+    assert [h.chunk.chunk_id for h in strong.search(question, 4, mode="dense")] == \
+        [h.chunk.chunk_id for h in off.search(question, 4, mode="dense")]
+    hit = strong.search(question, 1, language="id")[0]
+    assert hit.score == pytest.approx(strong.similarities(question, [hit.chunk])[0])
+
+
+def test_passage_ranking_names_each_passage_once_and_stops_at_n():
+    retriever = _sentence_retriever(1.0)
+    query = retriever.embedder.embed_query("Hanoi pekan")
+    ranking = retriever.sentences.passage_ranking(query, 4)
+    assert sorted(ranking) == [0, 1, 2, 3] and len(set(ranking)) == 4
+    assert len(retriever.sentences.passage_ranking(query, 2)) == 2
+    assert retriever.sentences.passage_ranking(query, 0) == []
