@@ -144,8 +144,7 @@ def cmd_index(config: Config, args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     stored = build.stored
     print(f"{build.action.capitalize()} index in {config.index_dir}/: {len(build.articles)} articles, "
-          f"{len(stored.chunks)} passages ({build.n_embedded} embedded), {len(stored.sentences)} sentences "
-          f"({build.n_sentences_embedded} embedded), {build.seconds:.2f} s "
+          f"{len(stored.chunks)} passages, {build.n_embedded} embedded, {build.seconds:.2f} s "
           f"(embedder {config.embedder}).")
     return 0
 

@@ -53,11 +53,6 @@ class Config:
     # Measured on eval/ (English dev questions, evidence in the 4 passages shown): 0.78 without, 0.82 at
     # 0.15, 0.88 at 0.3, 0.82 at 0.5; retrieval checks 0.92 -> 0.96. Indonesian questions: unchanged.
     cross_lingual_ngram_weight: float = 0.3
-    # Passages ranked by their most similar sentence join the hybrid fusion with this weight (0 turns it
-    # off; see sentence_index.py). Measured on eval/ (dev QA items, evidence passage ranked first):
-    # Indonesian 0.78 -> 0.88, English 0.58 -> 0.64; retrieval checks id 0.92 -> 1.00, en 0.64 -> 0.72.
-    # Weight 0.5: 0.83 / 0.62; 1.5: 0.90 / 0.62 (English checks 0.68).
-    sentence_weight: float = 1.0
 
     # Generation: "llama-cpp" (bundled Qwen2.5-Coder-1.5B-Instruct GGUF), "llama-cpp:<path.gguf>",
     # "transformers:<hub id or local path>", "openai:<base url>[#model]", or "fake".

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -84,26 +84,21 @@ def _join(sentences: Sequence[str], keep: set[int]) -> str:
 
 
 class SentenceScorer:
-    """Cosine similarity of a question to sentences. Vectors come from ``known`` (the index's sentence
-    vectors, by text) or are embedded and cached (``cache_size`` at most)."""
+    """Cosine similarity of a question to sentences, with sentence vectors cached (``cache_size`` at most)."""
 
-    def __init__(self, embedder: Embedder, cache_size: int = 4096,
-                 known: Mapping[str, np.ndarray] | None = None) -> None:
+    def __init__(self, embedder: Embedder, cache_size: int = 4096) -> None:
         self.embedder = embedder
         self.cache_size = cache_size
-        self.known: Mapping[str, np.ndarray] = known or {}
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
 
     def vectors(self, sentences: Sequence[str]) -> np.ndarray:
-        missing = list(dict.fromkeys(s for s in sentences if s not in self.known and s not in self._vectors))
+        missing = list(dict.fromkeys(s for s in sentences if s not in self._vectors))
         if missing:
             for s, v in zip(missing, self.embedder.embed_documents(missing)):
                 self._vectors[s] = np.asarray(v, dtype=np.float32)
         for s in sentences:
-            if s not in self.known:
-                self._vectors.move_to_end(s)
-        out = (np.stack([self.known[s] if s in self.known else self._vectors[s] for s in sentences])
-               if sentences else np.zeros((0, 0), np.float32))
+            self._vectors.move_to_end(s)
+        out = np.stack([self._vectors[s] for s in sentences]) if sentences else np.zeros((0, 0), np.float32)
         while len(self._vectors) > self.cache_size:
             self._vectors.popitem(last=False)
         return out

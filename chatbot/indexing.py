@@ -9,8 +9,6 @@
 - no index, another embedder or passage recipe, an older format, or a missing / corrupt file -> embed
   everything ("built"), with a warning that says why when an index was there.
 
-Every passage's sentences are embedded too (``chatbot.sentence_index``), with the same reuse rule.
-
 Stale vectors are never served: a passage's vector is reused only when the same embedder embedded the very
 same text (keyed by text rather than chunk id, so a passage that merely moved because an earlier sentence
 was edited keeps its vector). Passages are compared in full, not only by corpus hash, so a change in the
@@ -29,11 +27,10 @@ from typing import Literal
 import numpy as np
 
 from chatbot.chunking import split_corpus
-from chatbot.config import Config, IndexKind
+from chatbot.config import Config
 from chatbot.corpus import corpus_hash, load_corpus
 from chatbot.embedders.base import Embedder
 from chatbot.errors import IndexStoreError, ModelError
-from chatbot.sentence_index import SentenceIndex, passage_sentences
 from chatbot.store import Manifest, StoredIndex, has_index, load_index, save_index
 from chatbot.types import Article, Chunk
 from chatbot.vector_index import VectorIndex
@@ -55,7 +52,6 @@ class IndexBuild:
     n_embedded: int
     seconds: float
     warnings: tuple[str, ...] = ()
-    n_sentences_embedded: int = 0
 
 
 def passage_text(chunk: Chunk, template: str = PASSAGE_TEMPLATE) -> str:
@@ -63,8 +59,7 @@ def passage_text(chunk: Chunk, template: str = PASSAGE_TEMPLATE) -> str:
     return template.format(title=chunk.title, text=chunk.text, publisher=chunk.publisher)
 
 
-def embed_passages(embedder: Embedder, texts: Sequence[str], *, progress: bool = True,
-                   what: str = "passage") -> np.ndarray:
+def embed_passages(embedder: Embedder, texts: Sequence[str], *, progress: bool = True) -> np.ndarray:
     """Embed ``texts`` in batches, with a progress bar on stderr; checks shape and dtype."""
     dim = embedder.dim
     out = np.zeros((len(texts), dim), dtype=np.float32)
@@ -72,7 +67,7 @@ def embed_passages(embedder: Embedder, texts: Sequence[str], *, progress: bool =
         return out
     from tqdm import tqdm
 
-    with tqdm(total=len(texts), desc=f"Embedding {what}s", unit=what, file=sys.stderr,
+    with tqdm(total=len(texts), desc="Embedding passages", unit="passage", file=sys.stderr,
               disable=not progress, leave=False) as bar:
         for start in range(0, len(texts), EMBED_BATCH):
             batch = texts[start:start + EMBED_BATCH]
@@ -83,35 +78,6 @@ def embed_passages(embedder: Embedder, texts: Sequence[str], *, progress: bool =
             out[start:start + len(batch)] = vecs
             bar.update(len(batch))
     return out
-
-
-def _reuse_or_embed(embedder: Embedder, texts: Sequence[str], old: dict[str, np.ndarray], *,
-                    progress: bool, what: str) -> tuple[np.ndarray, int]:
-    """Vectors for ``texts``: ``old``'s vector where the very same text was embedded before, the embedder's
-    otherwise. Returns the vectors and how many texts were embedded."""
-    vectors = np.zeros((len(texts), embedder.dim), dtype=np.float32)
-    todo = []
-    for i, text in enumerate(texts):
-        vector = old.get(text)
-        if vector is None:
-            todo.append(i)
-        else:
-            vectors[i] = vector
-    if todo:
-        vectors[todo] = embed_passages(embedder, [texts[i] for i in todo], progress=progress, what=what)
-    return vectors, len(todo)
-
-
-def build_sentence_index(chunks: Sequence[Chunk], embedder: Embedder, kind: IndexKind, *, threads: int = 1,
-                         old: SentenceIndex | None = None, progress: bool = True) -> tuple[SentenceIndex, int]:
-    """The sentence index of ``chunks`` (reusing ``old``'s vectors by sentence text) and how many sentences
-    were embedded."""
-    texts, owners = passage_sentences(chunks)
-    reusable = {} if old is None else {t: old.vectors[i] for i, t in enumerate(old.texts)}
-    vectors, n_embedded = _reuse_or_embed(embedder, texts, reusable, progress=progress, what="sentence")
-    index = SentenceIndex(tuple(texts), np.asarray(owners, dtype=np.int64), vectors,
-                          VectorIndex.build(vectors, kind, threads=threads))
-    return index, n_embedded
 
 
 def _usable_old_index(folder: Path, embedder: Embedder, rebuild: bool, warnings: list[str]) -> StoredIndex | None:
@@ -160,20 +126,26 @@ def ensure_index(config: Config, embedder: Embedder, *, rebuild: bool = False,
                             f"tokens (size/overlap), now {config.chunk_tokens}/{config.chunk_overlap_tokens}; "
                             "re-chunking and re-embedding the passages that changed.")
 
-    # reuse the vector of every passage (and sentence) embedded before from the very same text
-    reusable = {} if old is None else {passage_text(c, old.manifest.passage_template): old.vectors[i]
-                                       for i, c in enumerate(old.chunks)}
-    vectors, n_embedded = _reuse_or_embed(embedder, [passage_text(c) for c in chunks], reusable,
-                                          progress=progress, what="passage")
-    sentences, n_sentences = build_sentence_index(chunks, embedder, config.index_kind, threads=config.threads,
-                                                  old=None if old is None else old.sentences, progress=progress)
+    texts = [passage_text(c) for c in chunks]
+    vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
+    todo = list(range(len(chunks)))
+    if old is not None:  # reuse the vector of every passage embedded before from the very same text
+        rows = {passage_text(c, old.manifest.passage_template): i for i, c in enumerate(old.chunks)}
+        todo = []
+        for i, text in enumerate(texts):
+            row = rows.get(text)
+            if row is None:
+                todo.append(i)
+            else:
+                vectors[i] = old.vectors[row]
+    if todo:
+        vectors[todo] = embed_passages(embedder, [texts[i] for i in todo], progress=progress)
 
     manifest = Manifest(
         embedder=embedder.spec, dim=embedder.dim, corpus_hash=chash, chunk_tokens=config.chunk_tokens,
         chunk_overlap_tokens=config.chunk_overlap_tokens, index_kind=config.index_kind, n_chunks=len(chunks),
         n_articles=len(articles), passage_template=PASSAGE_TEMPLATE)
     vector_index = VectorIndex.build(vectors, config.index_kind, threads=config.threads)
-    stored = save_index(folder, StoredIndex(manifest, chunks, vectors, vector_index, sentences))
+    stored = save_index(folder, StoredIndex(manifest, chunks, vectors, vector_index))
     action: Action = "built" if old is None else "updated"
-    return IndexBuild(stored, articles, action, n_embedded, time.perf_counter() - t0, tuple(warnings),
-                      n_sentences)
+    return IndexBuild(stored, articles, action, len(todo), time.perf_counter() - t0, tuple(warnings))

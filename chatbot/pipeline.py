@@ -114,8 +114,7 @@ class Pipeline:
                     mode=self.config.retrieval, candidates=self.config.candidates, rrf_k=self.config.rrf_k,
                     corpus_language=self.config.corpus_language,
                     cross_lingual_bm25_weight=self.config.cross_lingual_bm25_weight,
-                    cross_lingual_ngram_weight=self.config.cross_lingual_ngram_weight,
-                    sentences=stored.sentences, sentence_weight=self.config.sentence_weight)
+                    cross_lingual_ngram_weight=self.config.cross_lingual_ngram_weight)
         return self._retriever
 
     def info(self) -> PipelineInfo:
@@ -186,10 +185,8 @@ class Pipeline:
         if budget <= 0:
             return None
         with self._load_lock:
-            if self._scorer is None:  # the index's sentence vectors serve the passages' sentences
-                sentences = self._retriever.sentences if self._retriever is not None else None
-                known = {} if sentences is None else dict(zip(sentences.texts, sentences.vectors))
-                self._scorer = SentenceScorer(self.embedder, known=known)
+            if self._scorer is None:
+                self._scorer = SentenceScorer(self.embedder)
         return self._scorer.excerpts(queries, [h.chunk.text for h in hits], budget)
 
     def _invents_numbers(self, raw: str, base: Answer) -> bool:

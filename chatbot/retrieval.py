@@ -1,9 +1,5 @@
 """Turn a question into ranked passages: dense search, BM25, or both fused by reciprocal rank fusion.
 
-Hybrid mode fuses the dense passage ranking, BM25, and (when the index has them) the passages ranked by
-their single most similar sentence; questions in another language than the articles add a character-trigram
-BM25 and give word BM25 a small weight.
-
 Every hit's ``score`` is the cosine similarity between the question and the passage (dense and hybrid
 modes), whatever fused the ranking: it is the one number comparable across questions, which is what the
 refusal threshold needs. In BM25-only mode the score is the BM25 score. This module does no generation
@@ -20,7 +16,6 @@ import numpy as np
 from chatbot.bm25 import BM25Index, char_ngrams
 from chatbot.config import RetrievalMode
 from chatbot.embedders.base import Embedder
-from chatbot.sentence_index import SentenceIndex
 from chatbot.types import Chunk, Hit
 from chatbot.vector_index import VectorIndex
 
@@ -52,22 +47,18 @@ class Retriever:
     cross_lingual_bm25_weight: float = 0.15
     ngrams: BM25Index | None = None  # character trigram BM25, fused in for questions in another language
     cross_lingual_ngram_weight: float = 0.3
-    sentences: SentenceIndex | None = None  # passages ranked by their best sentence join the hybrid fusion
-    sentence_weight: float = 1.0
     rows: dict[str, int] = field(default_factory=dict, compare=False, repr=False)  # chunk_id -> vector row
 
     @classmethod
     def build(cls, embedder: Embedder, chunks: Sequence[Chunk], vectors: np.ndarray,
               vector_index: VectorIndex, *, mode: RetrievalMode = "hybrid", candidates: int = 30,
               rrf_k: int = 60, corpus_language: str = "id", cross_lingual_bm25_weight: float = 0.15,
-              cross_lingual_ngram_weight: float = 0.3, sentences: SentenceIndex | None = None,
-              sentence_weight: float = 1.0) -> Retriever:
+              cross_lingual_ngram_weight: float = 0.3) -> Retriever:
         chunks = tuple(chunks)
         rows = {c.chunk_id: i for i, c in enumerate(chunks)}
         ngrams = BM25Index.build(chunks, analyzer=char_ngrams) if cross_lingual_ngram_weight > 0 else None
         return cls(embedder, chunks, vectors, vector_index, BM25Index.build(chunks), mode, candidates, rrf_k,
-                   corpus_language, cross_lingual_bm25_weight, ngrams, cross_lingual_ngram_weight, sentences,
-                   sentence_weight, rows)
+                   corpus_language, cross_lingual_bm25_weight, ngrams, cross_lingual_ngram_weight, rows)
 
     def similarities(self, text: str, chunks: Sequence[Chunk]) -> list[float]:
         """Cosine similarity of ``text`` (embedded as a query) to each of the given indexed chunks."""
@@ -101,9 +92,6 @@ class Retriever:
                 if self.ngrams is not None:
                     rankings.append([i for i, _ in self.ngrams.search(query, n)])
                     weights.append(self.cross_lingual_ngram_weight)
-            if self.sentences is not None and self.sentence_weight > 0:
-                rankings.append(self.sentences.passage_ranking(qvec, n))
-                weights.append(self.sentence_weight)
             ranking = reciprocal_rank_fusion(rankings, self.rrf_k, weights)
         ranking = ranking[:k]
         sims = self.vectors[ranking] @ qvec if ranking else np.zeros(0)

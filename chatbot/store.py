@@ -5,8 +5,6 @@ Files (the folder also holds a tracked README.md, which this module never touche
 - ``faiss.index``   the FAISS index (``faiss.serialize_index``)
 - ``chunks.jsonl``  one ``Chunk.to_dict()`` a line, in vector order (never pickle)
 - ``vectors.npy``   float32 (n_chunks, dim), row i is chunk i; reused to re-embed only what changed
-- ``sentences.jsonl``, ``sentence_vectors.npy``, ``sentences.index``  every chunk's sentences
-  (``{"passage": row, "text": ...}`` a line), their vectors and their FAISS index (see sentence_index.py)
 - ``manifest.json`` format version, embedder, dimension, corpus hash, chunk settings, index kind, counts,
   creation time and the sha256 of each file above
 
@@ -30,19 +28,15 @@ import numpy as np
 
 from chatbot.errors import IndexStoreError
 from chatbot.fileio import atomic_write_bytes, atomic_write_json
-from chatbot.sentence_index import SentenceIndex
 from chatbot.types import Chunk
 from chatbot.vector_index import KINDS, VectorIndex
 
-FORMAT_VERSION = 2  # 2: sentence files added
+FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 FAISS_FILE = "faiss.index"
 CHUNKS_FILE = "chunks.jsonl"
 VECTORS_FILE = "vectors.npy"
-SENTENCES_FILE = "sentences.jsonl"
-SENTENCE_VECTORS_FILE = "sentence_vectors.npy"
-SENTENCE_FAISS_FILE = "sentences.index"
-DATA_FILES = (FAISS_FILE, CHUNKS_FILE, VECTORS_FILE, SENTENCES_FILE, SENTENCE_VECTORS_FILE, SENTENCE_FAISS_FILE)
+DATA_FILES = (FAISS_FILE, CHUNKS_FILE, VECTORS_FILE)
 
 
 @dataclass(frozen=True)
@@ -79,7 +73,6 @@ class StoredIndex:
     chunks: tuple[Chunk, ...]
     vectors: np.ndarray  # (n_chunks, dim) float32, row i belongs to chunks[i]
     vector_index: VectorIndex
-    sentences: SentenceIndex
 
 
 def _sha256(data: bytes) -> str:
@@ -94,21 +87,6 @@ def _vectors_bytes(vectors: np.ndarray) -> bytes:
 
 def _chunks_bytes(chunks: tuple[Chunk, ...]) -> bytes:
     return "".join(json.dumps(c.to_dict(), ensure_ascii=False) + "\n" for c in chunks).encode("utf-8")
-
-
-def _sentences_bytes(sentences: SentenceIndex) -> bytes:
-    return "".join(json.dumps({"passage": int(row), "text": text}, ensure_ascii=False) + "\n"
-                   for row, text in zip(sentences.owners, sentences.texts)).encode("utf-8")
-
-
-def _read_sentences(data: bytes, vectors_data: bytes, faiss_data: bytes, kind: str) -> SentenceIndex:
-    rows = [json.loads(line) for line in data.decode("utf-8").splitlines() if line.strip()]
-    texts = tuple(str(r["text"]) for r in rows)
-    owners = np.asarray([int(r["passage"]) for r in rows], dtype=np.int64)
-    vectors = np.load(io.BytesIO(vectors_data), allow_pickle=False)
-    if vectors.dtype != np.float32:
-        raise ValueError(f"sentence vectors are {vectors.dtype}, not float32")
-    return SentenceIndex(texts, owners, vectors, VectorIndex.from_bytes(faiss_data, kind))  # type: ignore[arg-type]
 
 
 def has_index(folder: Path) -> bool:
@@ -126,7 +104,6 @@ def _check_consistent(stored: StoredIndex) -> None:
         raise ValueError(f"the manifest counts {m.n_chunks} chunks, but there are {n}")
     if m.index_kind != stored.vector_index.kind:
         raise ValueError(f"the manifest says {m.index_kind}, the FAISS index is {stored.vector_index.kind}")
-    stored.sentences.check(n, m.dim)
 
 
 def save_index(folder: Path, stored: StoredIndex) -> StoredIndex:
@@ -152,9 +129,6 @@ def _save(folder: Path, stored: StoredIndex) -> StoredIndex:
         FAISS_FILE: stored.vector_index.to_bytes(),
         CHUNKS_FILE: _chunks_bytes(stored.chunks),
         VECTORS_FILE: _vectors_bytes(stored.vectors),
-        SENTENCES_FILE: _sentences_bytes(stored.sentences),
-        SENTENCE_VECTORS_FILE: _vectors_bytes(stored.sentences.vectors),
-        SENTENCE_FAISS_FILE: stored.sentences.vector_index.to_bytes(),
     }
     for name, data in payloads.items():
         atomic_write_bytes(folder / name, data)
@@ -210,9 +184,7 @@ def load_index(folder: Path) -> StoredIndex:
         if vectors.dtype != np.float32:
             raise ValueError(f"vectors are {vectors.dtype}, not float32")
         vector_index = VectorIndex.from_bytes(blobs[FAISS_FILE], manifest.index_kind)  # type: ignore[arg-type]
-        sentences = _read_sentences(blobs[SENTENCES_FILE], blobs[SENTENCE_VECTORS_FILE],
-                                    blobs[SENTENCE_FAISS_FILE], manifest.index_kind)
-        stored = StoredIndex(manifest, chunks, vectors, vector_index, sentences)
+        stored = StoredIndex(manifest, chunks, vectors, vector_index)
         _check_consistent(stored)
     except (ValueError, KeyError, TypeError, UnicodeDecodeError) as err:
         raise IndexStoreError(f"The index in {folder}/ is inconsistent ({err}); rebuild it.") from err

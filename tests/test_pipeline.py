@@ -28,9 +28,6 @@ def test_answer_cites_the_passage_it_names(fake_config):
     assert "72" in answer.hits[0].chunk.text  # retrieval put the evidence first
     assert answer.timings_ms.total >= answer.timings_ms.retrieve >= 0
     assert answer.prompt_tokens and answer.prompt_tokens > 0
-    # the persisted sentence index is wired into retrieval with the configured weight
-    assert len(pipe.retriever.sentences) > len(pipe.retriever.chunks)
-    assert pipe.retriever.sentence_weight == fake_config.sentence_weight > 0
     assert len(gen.calls) == 1
 
 

@@ -12,26 +12,20 @@ import chatbot.fileio
 from chatbot import store
 from chatbot.embedders.fake import HashEmbedder
 from chatbot.errors import IndexStoreError
-from chatbot.sentence_index import SentenceIndex, passage_sentences
-from chatbot.store import DATA_FILES, Manifest, StoredIndex, has_index, load_index, save_index
+from chatbot.store import Manifest, StoredIndex, has_index, load_index, save_index
 from chatbot.types import Chunk
 from chatbot.vector_index import VectorIndex
 
 
-def make_stored(texts=("Delegasi Rusia dipimpin oleh Alexander Gutsan. Ia tiba di Hanoi.",
-                       "72 negara menandatangani konvensi.", "Lebih dari 2.500 delegasi hadir."),
-                kind="flat") -> StoredIndex:
+def make_stored(texts=("Delegasi Rusia dipimpin oleh Alexander Gutsan.", "72 negara menandatangani konvensi.",
+                       "Lebih dari 2.500 delegasi hadir."), kind="flat") -> StoredIndex:
     chunks = tuple(Chunk(chunk_id=f"c{i}", article_id=f"a{i}", title=f"Judul {i}", url=f"https://x.vn/{i}",
                          publisher="x.vn", text=t, start=0, end=len(t)) for i, t in enumerate(texts))
     emb = HashEmbedder(64)
     vectors = emb.embed_documents([c.text for c in chunks])
     manifest = Manifest(embedder=emb.spec, dim=emb.dim, corpus_hash="abc", chunk_tokens=160,
                         chunk_overlap_tokens=32, index_kind=kind, n_chunks=len(chunks), n_articles=len(chunks))
-    sentences, owners = passage_sentences(chunks)
-    svectors = emb.embed_documents(sentences)
-    sentence_index = SentenceIndex(tuple(sentences), np.asarray(owners, dtype=np.int64), svectors,
-                                   VectorIndex.build(svectors, kind))
-    return StoredIndex(manifest, chunks, vectors, VectorIndex.build(vectors, kind), sentence_index)
+    return StoredIndex(manifest, chunks, vectors, VectorIndex.build(vectors, kind))
 
 
 @pytest.fixture
@@ -51,17 +45,10 @@ def test_round_trip(tmp_path, kind):
     np.testing.assert_array_equal(loaded.vectors, original.vectors)
     assert loaded.vectors.dtype == np.float32
     assert loaded.manifest == saved.manifest and loaded.manifest.files == saved.manifest.files
-    assert set(loaded.manifest.files) == {"faiss.index", "chunks.jsonl", "vectors.npy", "sentences.jsonl",
-                                          "sentence_vectors.npy", "sentences.index"}
+    assert set(loaded.manifest.files) == {"faiss.index", "chunks.jsonl", "vectors.npy"}
     assert loaded.vector_index.kind == kind
     _, ids = loaded.vector_index.search(original.vectors[1], 1)
     assert ids[0][0] == 1
-    s = loaded.sentences
-    assert s.texts == original.sentences.texts and len(s) == 4  # the first passage has two sentences
-    assert s.owners.tolist() == [0, 0, 1, 2]
-    np.testing.assert_array_equal(s.vectors, original.sentences.vectors)
-    assert s.vector_index.kind == kind
-    assert s.passage_ranking(original.sentences.vectors[1], 2)[0] == 0  # "Ia tiba di Hanoi." is passage 0's
 
 
 def test_files_on_disk_are_plain_formats_and_readme_is_untouched(saved):
@@ -70,9 +57,6 @@ def test_files_on_disk_are_plain_formats_and_readme_is_untouched(saved):
     rows = [json.loads(line) for line in (folder / "chunks.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [r["chunk_id"] for r in rows] == ["c0", "c1", "c2"]
     assert np.load(folder / "vectors.npy", allow_pickle=False).shape == (3, 64)
-    sentences = [json.loads(line) for line in (folder / "sentences.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert sentences[1] == {"passage": 0, "text": "Ia tiba di Hanoi."}
-    assert np.load(folder / "sentence_vectors.npy", allow_pickle=False).shape == (4, 64)
     manifest = json.loads((folder / "manifest.json").read_text())
     for key in ("format_version", "embedder", "dim", "corpus_hash", "chunk_tokens", "chunk_overlap_tokens",
                 "index_kind", "n_chunks", "n_articles", "created_at", "files"):
@@ -86,7 +70,7 @@ def test_no_index_is_reported(tmp_path):
         load_index(tmp_path / "nowhere")
 
 
-@pytest.mark.parametrize("name", DATA_FILES)
+@pytest.mark.parametrize("name", ["faiss.index", "chunks.jsonl", "vectors.npy"])
 def test_missing_file(saved, name):
     folder, _ = saved
     (folder / name).unlink()
@@ -94,7 +78,7 @@ def test_missing_file(saved, name):
         load_index(folder)
 
 
-@pytest.mark.parametrize("name", DATA_FILES)
+@pytest.mark.parametrize("name", ["faiss.index", "chunks.jsonl", "vectors.npy"])
 def test_truncated_file(saved, name):
     folder, _ = saved
     data = (folder / name).read_bytes()
@@ -103,7 +87,7 @@ def test_truncated_file(saved, name):
         load_index(folder)
 
 
-@pytest.mark.parametrize("name", DATA_FILES)
+@pytest.mark.parametrize("name", ["faiss.index", "chunks.jsonl", "vectors.npy"])
 def test_corrupt_file_same_length(saved, name):
     folder, _ = saved
     data = bytearray((folder / name).read_bytes())
@@ -164,15 +148,10 @@ def test_save_refuses_inconsistent_input(tmp_path):
     stored = make_stored()
     with pytest.raises(ValueError):
         save_index(tmp_path, replace(stored, vectors=stored.vectors[:2]))
-    bad_owner = replace(stored.sentences, owners=stored.sentences.owners + 5)
-    with pytest.raises(ValueError, match="outside"):
-        save_index(tmp_path, replace(stored, sentences=bad_owner))
-    with pytest.raises(ValueError, match="sentence vectors"):
-        save_index(tmp_path, replace(stored, sentences=replace(stored.sentences, vectors=stored.vectors)))
     assert not has_index(tmp_path)
 
 
-@pytest.mark.parametrize("failing", ["chunks.jsonl", "vectors.npy", "sentences.index", "manifest.json"])
+@pytest.mark.parametrize("failing", ["chunks.jsonl", "vectors.npy", "manifest.json"])
 def test_interrupted_save_leaves_no_loadable_half_index(saved, monkeypatch, failing):
     folder, _ = saved
     new = make_stored(texts=("sebuah teks baru", "dan satu lagi"))

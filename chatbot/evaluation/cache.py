@@ -26,7 +26,7 @@ from chatbot.types import Answer, Chunk, Citation, Hit, Timings
 # Config fields that can change an answer. Paths and thread counts do not.
 ANSWER_SETTINGS = ("embedder", "chunk_tokens", "chunk_overlap_tokens", "index_kind", "retrieval", "top_k",
                    "candidates", "rrf_k", "corpus_language", "cross_lingual_bm25_weight",
-                   "cross_lingual_ngram_weight", "sentence_weight", "generator",
+                   "cross_lingual_ngram_weight", "generator",
                    "max_new_tokens", "temperature", "context_tokens", "refusal_threshold",
                    "refusal_threshold_cross_lingual", "grounding_margin",
                    "refuse_unsupported_numbers", "passage_budget_chars",
