@@ -28,6 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from chatbot.cli import non_negative_int
 from chatbot.config import Config
 from chatbot.evaluation import metrics
 from chatbot.evaluation.aggregate import percentile
@@ -123,7 +124,7 @@ def main() -> int:
     parser.add_argument("--items", type=int, default=32, help="questions per variant (default: 32)")
     parser.add_argument("--split", choices=["dev", "heldout", "all"], default="dev")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--passage-budget", type=int, metavar="CHARS", default=None,
+    parser.add_argument("--passage-budget", type=non_negative_int, metavar="CHARS", default=None,
                         help="also run the pipeline with this prompt budget for passage text (a third variant)")
     args = parser.parse_args()
 

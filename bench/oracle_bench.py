@@ -50,7 +50,8 @@ def main() -> int:
     config = Config()
     pipe = Pipeline.from_config(config)
     retriever = pipe.retriever
-    articles = {a.article_id: a.text for a in (pipe.article(c.article_id) for c in retriever.chunks) if a}
+    article_ids = {c.article_id for c in retriever.chunks}
+    articles = {aid: article.text for aid in article_ids if (article := pipe.article(aid)) is not None}
     items = [i for i in filter_items(load_items(REPO / "eval" / "qa.jsonl"), split=args.split,
                                      language=args.language) if i.answerable and not i.turns][:args.limit]
     results: dict[str, tuple[str, bool, bool]] = {}
