@@ -32,9 +32,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from chatbot.config import default_cache_dir
-from chatbot.corpus import load_corpus
 from chatbot.generation.base import Message
 from chatbot.generation.model_files import BUNDLED, bundled_model_path, stamp_path
+from chatbot.ingest.corpus import load_corpus
 from chatbot.types import Chunk, Hit, Language
 
 GGML_TYPE_Q8_0 = 8
@@ -69,7 +69,7 @@ def paragraphs() -> list[Chunk]:
 
 def build_prompt(gen, question: str, language: Language, keywords: tuple[str, ...], paras: list[Chunk]):
     """Messages with the best keyword-matching paragraphs, grown until the prompt has 350-450 tokens."""
-    from chatbot.prompting import build_messages
+    from chatbot.answer.prompting import build_messages
 
     def score(c: Chunk) -> int:
         return sum(c.text.lower().count(k.lower()) for k in keywords)

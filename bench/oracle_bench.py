@@ -21,11 +21,11 @@ sys.path.insert(0, str(REPO))
 
 from tqdm import tqdm
 
+from chatbot.answer.prompting import build_messages, load_prompts
 from chatbot.config import Config
 from chatbot.evaluation import metrics
 from chatbot.evaluation.dataset import EvalItem, filter_items, load_items
 from chatbot.pipeline import Pipeline, model_refused
-from chatbot.prompting import build_messages, load_prompts
 from chatbot.types import Chunk, Hit
 
 

@@ -23,11 +23,11 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from chatbot.bm25 import BM25Index
 from chatbot.config import Config
 from chatbot.embedders import make_embedder
-from chatbot.indexing import ensure_index
-from chatbot.vector_index import IndexParams, VectorIndex
+from chatbot.search.bm25 import BM25Index
+from chatbot.search.indexing import ensure_index
+from chatbot.search.vector_index import IndexParams, VectorIndex
 
 QUESTIONS = [
     "Siapa yang memimpin delegasi Rusia?", "Who led the Russian delegation?",

@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from chatbot import __version__
+from chatbot.answer.language import detect_language
+from chatbot.answer.prompting import strip_citations
 from chatbot.config import Config
 from chatbot.errors import ChatbotError, InputError
-from chatbot.language import detect_language
-from chatbot.prompting import strip_citations
 from chatbot.types import Answer, Done, Retrieved, Token, Turn
 
 EXIT_ERROR = 2
@@ -136,7 +136,7 @@ def _pipeline(config: Config):
 
 def cmd_index(config: Config, args: argparse.Namespace) -> int:
     from chatbot.embedders import make_embedder
-    from chatbot.indexing import ensure_index
+    from chatbot.search.indexing import ensure_index
 
     build = ensure_index(config, make_embedder(config.embedder, config.threads), rebuild=args.rebuild,
                          progress=True)

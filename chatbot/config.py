@@ -1,6 +1,6 @@
 """The one explicit configuration object.
 
-Flags and environment variables are read only at the entry points (``cli.py``, ``app.py``), which
+Flags and environment variables are read only at the entry points (``cli.py``, ``web/app.py``), which
 build a ``Config`` and pass it down. Nothing in the package reads ``os.environ`` on its own.
 """
 
@@ -61,6 +61,11 @@ class Config:
     max_new_tokens: int = 160
     temperature: float = 0.0  # deterministic by default
     context_tokens: int = 2048
+    # Run llama.cpp in a supervised child process (generation/supervised.py): a native crash (segfault,
+    # abort, out of memory) becomes a clear error and a restart on the next question, never a dead app.
+    model_process: bool = True
+    # The child is killed and restarted when it sends nothing (not even a token) for this long.
+    model_stall_timeout_s: float = 180.0
 
     # Answering.
     # Refuse before the model runs when the best passage's cosine similarity is below this: a guard
@@ -70,14 +75,15 @@ class Config:
     refusal_threshold: float = 0.80
     refusal_threshold_cross_lingual: float = 0.75
     # A cited sentence whose passages share clearly fewer of its names and numbers than another passage
-    # (by this share) cites that passage instead; see grounding.py. Dev: evidence in citations 0.72 -> 0.88.
+    # (by this share) cites that passage instead; see answer/grounding.py. Dev: evidence in citations
+    # 0.72 -> 0.88.
     grounding_margin: float = 0.15
     # An answer stating a number found in no passage is replaced by the refusal (dev: every such answer
     # was an invented fact, e.g. "the Convention contains 4 articles").
     refuse_unsupported_numbers: bool = True
     # Characters of passage text in the prompt, over all passages: each passage keeps its sentences most
-    # similar to the question (see excerpts.py). 0 (the default) shows whole passages. Measured on the dev
-    # split: 1500 cuts first-token time p50 10.5 -> 6.2 s (~600 instead of ~970 prompt tokens) but costs
+    # similar to the question (see answer/excerpts.py). 0 (the default) shows whole passages. Measured on the
+    # dev split: 1500 cuts first-token time p50 10.5 -> 6.2 s (~600 instead of ~970 prompt tokens) but costs
     # accuracy (id 83 -> 75 %, en 57 -> 55 %), so it is an opt-in speed mode (`--passage-budget`).
     passage_budget_chars: int = 0
     history_turns: int = 3

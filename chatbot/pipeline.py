@@ -13,20 +13,20 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
-from chatbot import citations as cite
-from chatbot import history as hist
+from chatbot.answer import citations as cite
+from chatbot.answer import history as hist
+from chatbot.answer.excerpts import SentenceScorer
+from chatbot.answer.grounding import ground_citations, unsupported_numbers
+from chatbot.answer.language import detect_language
+from chatbot.answer.prompting import PromptSet, build_messages, load_prompts
 from chatbot.config import Config
 from chatbot.embedders import make_embedder
 from chatbot.embedders.base import Embedder
 from chatbot.errors import ChatbotError, InputError, ModelError
-from chatbot.excerpts import SentenceScorer
 from chatbot.generation import make_generator
 from chatbot.generation.base import Generator
-from chatbot.grounding import ground_citations, unsupported_numbers
-from chatbot.indexing import ensure_index
-from chatbot.language import detect_language
-from chatbot.prompting import PromptSet, build_messages, load_prompts
-from chatbot.retrieval import Retriever
+from chatbot.search.indexing import ensure_index
+from chatbot.search.retrieval import Retriever
 from chatbot.types import (
     Answer,
     Article,

@@ -1,7 +1,9 @@
-"""app.py without a browser: flags -> Config, the answer handler's yields, errors, and history per call."""
+"""chatbot/web/app.py without a browser: flags -> Config, the answer handler's yields, errors, and history
+per call."""
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 import types
 from pathlib import Path
@@ -11,10 +13,9 @@ from browser.fake_pipeline import FakePipeline
 
 from chatbot.config import Config
 from chatbot.errors import IndexStoreError, ModelError
+from chatbot.web import app
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-import app
 
 
 def run(handlers: app._Handlers, question: str, answers=(), messages=()):
@@ -177,3 +178,10 @@ def test_status_line_shows_a_failure_instead_of_crashing(tmp_path):
     broken = FakePipeline(info_error=IndexStoreError("The index is corrupt: run `chatbot index`."))
     html = app._Handlers(broken, 0.0, tmp_path).status()
     assert "status-error" in html and "chatbot index" in html
+
+
+def test_the_top_level_app_py_is_a_shim_over_chatbot_web_app():
+    spec = importlib.util.spec_from_file_location("app_shim", REPO / "app.py")
+    shim = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(shim)
+    assert shim.main is app.main

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from chatbot.bm25 import BM25Index, char_ngrams, tokenize
+from chatbot.search.bm25 import BM25Index, char_ngrams, tokenize
 from chatbot.types import Chunk
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
@@ -57,9 +57,9 @@ def test_empty_index():
 
 @pytest.fixture(scope="module")
 def real_chunks():
-    from chatbot.chunking import split_corpus
-    from chatbot.corpus import load_corpus
     from chatbot.embedders.fake import HashEmbedder
+    from chatbot.ingest.chunking import split_corpus
+    from chatbot.ingest.corpus import load_corpus
 
     articles = load_corpus(CORPUS).articles
     return split_corpus(list(articles), HashEmbedder().count_tokens, 160, 32)

@@ -10,8 +10,8 @@ import pytest
 from corpus_fixtures import CORPUS, regex_count, word_count
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from chatbot.chunking import SEPARATORS, chunk_id, split_article, split_corpus
-from chatbot.corpus import load_article, load_corpus
+from chatbot.ingest.chunking import SEPARATORS, chunk_id, split_article, split_corpus
+from chatbot.ingest.corpus import load_article, load_corpus
 from chatbot.types import Article
 
 SETTINGS = [(160, 32), (64, 16), (20, 5)]

@@ -1,4 +1,4 @@
-from chatbot.citations import append_citation, citations_for, parse_citations
+from chatbot.answer.citations import append_citation, citations_for, parse_citations
 from chatbot.types import Chunk, Hit
 
 

@@ -7,7 +7,7 @@ import re
 import pytest
 from corpus_fixtures import EXPECTED_META, raw_articles
 
-from chatbot.cleaning import (
+from chatbot.ingest.cleaning import (
     ArticleMeta,
     clean_text,
     extract_metadata,

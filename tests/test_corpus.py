@@ -8,9 +8,9 @@ import os
 import pytest
 from corpus_fixtures import CORPUS, EXPECTED_META
 
-from chatbot.cleaning import clean_text
-from chatbot.corpus import CorpusLoad, corpus_hash, load_article, load_corpus
 from chatbot.errors import CorpusError
+from chatbot.ingest.cleaning import clean_text
+from chatbot.ingest.corpus import CorpusLoad, corpus_hash, load_article, load_corpus
 
 ARTICLE = ("Judul berita\nKonvensi Hanoi ditandatangani oleh 72 negara. Lebih dari 2.500 delegasi hadir.\n"
            "Sumber: https://www.example.vn/berita")

@@ -2,7 +2,7 @@
 
 Checks the schema (ragas-style field names), unique ids, the minimum counts per language, type, article
 and split, and that every gold quote is copied verbatim from the article it names, both in the raw file
-(corpus/<id>.txt) and in the cleaned text that ``chatbot.corpus.load_corpus`` produces (so chunk offsets
+(corpus/<id>.txt) and in the cleaned text that ``chatbot.ingest.corpus.load_corpus`` produces (so chunk offsets
 and citations can point at it). Keyword groups of answerable items must be satisfied by the reference
 answer itself, so a keyword scorer cannot fail the reference.
 
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from chatbot.corpus import load_corpus
+from chatbot.ingest.corpus import load_corpus
 
 REPO = Path(__file__).resolve().parents[1]
 EVAL = REPO / "eval"

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from chatbot.answer.excerpts import GAP, SentenceScorer, select_excerpts, split_sentences
+from chatbot.answer.prompting import build_messages
 from chatbot.embedders.fake import HashEmbedder
-from chatbot.excerpts import GAP, SentenceScorer, select_excerpts, split_sentences
 from chatbot.generation.fake import ScriptedGenerator
 from chatbot.pipeline import Pipeline
-from chatbot.prompting import build_messages
 
 
 def test_split_sentences_keeps_numbers_quotes_and_paragraphs():

@@ -6,9 +6,9 @@ import pytest
 
 from chatbot.config import Config
 from chatbot.embedders.fake import HashEmbedder
-from chatbot.retrieval import Retriever, reciprocal_rank_fusion
+from chatbot.search.retrieval import Retriever, reciprocal_rank_fusion
+from chatbot.search.vector_index import VectorIndex
 from chatbot.types import Chunk
-from chatbot.vector_index import VectorIndex
 
 
 def test_equal_weights_match_plain_rrf():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chatbot.grounding import ground_citations, support, terms
+from chatbot.answer.grounding import ground_citations, support, terms
 
 PASSAGES = [
     "Artur Liukmanov berbicara kepada wartawan tentang tujuan Konvensi.",
@@ -44,7 +44,7 @@ def test_a_margin_above_one_never_moves_a_citation():
 
 
 def test_numbers_no_passage_holds_are_reported():
-    from chatbot.grounding import unsupported_numbers
+    from chatbot.answer.grounding import unsupported_numbers
 
     passages = ["Upacara dihadiri 2.500 delegasi dari 119 negara pada 25-26 Oktober 2025, peringatan 47 tahun."]
     assert unsupported_numbers("It contains 4 articles [1].", passages) == {"4"}

@@ -1,6 +1,6 @@
 import pytest
 
-from chatbot.history import is_follow_up, previous_turn, search_query
+from chatbot.answer.history import is_follow_up, previous_turn, search_query
 from chatbot.types import Turn
 
 

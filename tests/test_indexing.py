@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from chatbot import store
 from chatbot.config import Config
 from chatbot.embedders.fake import HashEmbedder
 from chatbot.errors import IndexStoreError
-from chatbot.indexing import ensure_index, passage_text
-from chatbot.store import load_index
+from chatbot.search import store
+from chatbot.search.indexing import ensure_index, passage_text
+from chatbot.search.store import load_index
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -1,6 +1,6 @@
 import pytest
 
-from chatbot.language import detect_language
+from chatbot.answer.language import detect_language
 
 
 @pytest.mark.parametrize("text,lang", [

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from chatbot.answer.prompting import load_prompts
 from chatbot.embedders.fake import HashEmbedder
 from chatbot.errors import InputError, ModelError
 from chatbot.generation.fake import FunctionGenerator, ScriptedGenerator
 from chatbot.pipeline import Pipeline, model_refused, prepare_question
-from chatbot.prompting import load_prompts
 from chatbot.types import Done, Retrieved, Token, Turn
 
 

@@ -1,4 +1,4 @@
-from chatbot.prompting import build_messages, load_prompts, sanitize_passage, strip_citations
+from chatbot.answer.prompting import build_messages, load_prompts, sanitize_passage, strip_citations
 from chatbot.types import Chunk, Hit, Turn
 
 

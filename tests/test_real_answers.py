@@ -11,8 +11,8 @@ import shutil
 import pytest
 from conftest import CORPUS
 
+from chatbot.answer.language import detect_language
 from chatbot.config import Config
-from chatbot.language import detect_language
 from chatbot.pipeline import Pipeline
 from chatbot.types import Turn
 

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 import chatbot.fileio
-from chatbot import store
 from chatbot.embedders.fake import HashEmbedder
 from chatbot.errors import IndexStoreError
-from chatbot.store import Manifest, StoredIndex, has_index, load_index, save_index
+from chatbot.search import store
+from chatbot.search.store import Manifest, StoredIndex, has_index, load_index, save_index
+from chatbot.search.vector_index import VectorIndex
 from chatbot.types import Chunk
-from chatbot.vector_index import VectorIndex
 
 
 def make_stored(texts=("Delegasi Rusia dipimpin oleh Alexander Gutsan.", "72 negara menandatangani konvensi.",

@@ -8,8 +8,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from chatbot import ui_render as ui
 from chatbot.types import Answer, Article, Chunk, Citation, Hit, PipelineInfo
+from chatbot.web import render as ui
 
 TEXT = (
     "Judul artikel\n"

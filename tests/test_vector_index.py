@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from chatbot.vector_index import IndexParams, VectorIndex, ivf_nlist
+from chatbot.search.vector_index import IndexParams, VectorIndex, ivf_nlist
 
 
 def unit_vectors(n: int, dim: int, seed: int = 0) -> np.ndarray:

@@ -53,7 +53,7 @@ def _digest_files(paths: Sequence[Path]) -> str:
 
 def settings_fingerprint(config: Config) -> str:
     """A short hash of everything that decides the answers: settings, prompt files and corpus files."""
-    prompts = resources.files("chatbot").joinpath("prompts")
+    prompts = resources.files("chatbot.answer").joinpath("prompts")
     prompt_files = [Path(str(p)) for p in prompts.iterdir() if p.name.endswith(".toml")]
     corpus = Path(config.corpus_dir)
     corpus_files = [p for p in corpus.glob("*.txt") if not p.name.startswith(".")] if corpus.is_dir() else []

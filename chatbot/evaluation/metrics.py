@@ -36,8 +36,8 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from chatbot.answer.language import detect_language
 from chatbot.evaluation.dataset import EvalItem
-from chatbot.language import detect_language
 from chatbot.types import Answer, Chunk, Language
 
 EVIDENCE_MIN_SHARE = 0.4

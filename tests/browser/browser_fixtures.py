@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib
 import shutil
 import socket
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,10 +30,8 @@ ARTIFACTS = REPO / "tests" / "artifacts"
 
 
 def app_module():
-    """The repository's ``app.py`` (at the root, which pytest does not put on ``sys.path``)."""
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
-    return importlib.import_module("app")
+    """``chatbot.web.app``, imported on first use (it loads gradio)."""
+    return importlib.import_module("chatbot.web.app")
 
 
 def chromium_path() -> str:

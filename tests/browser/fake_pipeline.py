@@ -16,10 +16,10 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from chatbot.citations import citations_for, parse_citations
+from chatbot.answer.citations import citations_for, parse_citations
+from chatbot.answer.language import detect_language
+from chatbot.answer.prompting import load_prompts
 from chatbot.errors import InputError
-from chatbot.language import detect_language
-from chatbot.prompting import load_prompts
 from chatbot.types import (
     Answer,
     Article,

@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 from browser_fixtures import ARTIFACTS, REPO, ask, browser, last_answer, open_app, serve
 
+from chatbot.answer.language import detect_language
 from chatbot.config import Config
-from chatbot.language import detect_language
 
 # Gradio's queue trips pandas deprecation warnings on every event; they are Gradio's, not ours.
 GRADIO_NOISE = [

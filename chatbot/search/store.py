@@ -12,7 +12,7 @@ Every file is written atomically; the old manifest is removed first and the new 
 folder with a manifest always holds a complete set, and an interrupted save leaves no loadable half index.
 Loading is strict: anything missing, corrupt, truncated or inconsistent raises ``IndexStoreError`` with a
 sentence saying what, and the caller rebuilds. Whether the index fits the current corpus and settings is
-the caller's decision (``chatbot.indexing``), not this module's.
+the caller's decision (``chatbot.search.indexing``), not this module's.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ import numpy as np
 
 from chatbot.errors import IndexStoreError
 from chatbot.fileio import atomic_write_bytes, atomic_write_json
+from chatbot.search.vector_index import KINDS, VectorIndex
 from chatbot.types import Chunk
-from chatbot.vector_index import KINDS, VectorIndex
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from chatbot.bm25 import BM25Index, char_ngrams
 from chatbot.config import RetrievalMode
 from chatbot.embedders.base import Embedder
+from chatbot.search.bm25 import BM25Index, char_ngrams
+from chatbot.search.vector_index import VectorIndex
 from chatbot.types import Chunk, Hit
-from chatbot.vector_index import VectorIndex
 
 MODES: tuple[RetrievalMode, ...] = ("hybrid", "dense", "bm25")
 

@@ -25,7 +25,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from chatbot.bm25 import tokenize
+from chatbot.search.bm25 import tokenize
 
 _SENTENCE = re.compile(r".+?(?:[.!?](?:\s*\[\d+\])*(?=\s|$)|$)", re.DOTALL)
 _CITE = re.compile(r"\s*\[(\d+)\]")

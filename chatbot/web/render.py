@@ -10,7 +10,7 @@ before any markup is added, so a ``<script>`` in an article or an answer is show
 Only ``http(s)`` URLs become links.
 
 What it deliberately does not do: import gradio, call the pipeline, read files or keep state. The app
-(``app.py``) looks the articles up and passes them in as a mapping.
+(``chatbot/web/app.py``) looks the articles up and passes them in as a mapping.
 """
 
 from __future__ import annotations
@@ -377,84 +377,3 @@ def conversation_to_json(answers: Sequence[Answer]) -> str:
 def badge_for(language: Language) -> str:
     """The refusal badge's words in the answer's language."""
     return NOT_FOUND_BADGE.get(language, NOT_FOUND_BADGE["en"])
-
-
-# --- static page assets (the app injects them once) --------------------------------------------------------
-
-CSS = """
-.answer-text, .question { line-height: 1.55; }
-.answer.pending .thinking { opacity: .6; letter-spacing: .2em; }
-.answer.pending .cursor { opacity: .5; margin-left: 1px; }
-a.cite { display: inline-block; padding: 0 .3em; margin: 0 .05em; border-radius: .35em; font-size: .82em;
-  font-weight: 600; line-height: 1.35; vertical-align: .1em; text-decoration: none !important;
-  background: #dbeafe; color: #1d4ed8 !important; border: 1px solid #bfdbfe; cursor: pointer; }
-a.cite:hover { background: #bfdbfe; }
-.badge { display: inline-block; font-size: .8em; font-weight: 600; padding: .1em .55em; border-radius: 999px;
-  margin-bottom: .35em; }
-.answer.refused { border-left: 4px solid #f59e0b; padding-left: .7em; }
-.answer.refused .answer-text { font-style: italic; opacity: .9; }
-.badge.not-found { background: #fef3c7; color: #92400e; border: 1px solid #fcd34d; }
-.answer.error { border-left: 4px solid #dc2626; padding-left: .7em; }
-.badge.error-badge { background: #fee2e2; color: #991b1b; border: 1px solid #fca5a5; }
-.answer .notice { margin-top: .4em; font-size: .85em; opacity: .75; }
-#notice .answer.error { margin: .2em 0 .4em; }
-.status-line { font-size: .85em; opacity: .8; padding: .1em .2em; }
-.status-line.status-error { color: #b91c1c; opacity: 1; font-weight: 600; }
-.sources-panel { display: flex; flex-direction: column; gap: .6em; }
-@media (min-width: 1000px) {  /* beside the chat: scroll the panel, not the page */
-  .sources-panel { max-height: 82vh; overflow-y: auto; padding-right: .3em; }
-}
-.sources-panel .src-empty { opacity: .7; font-size: .95em; padding: 1em; border: 1px dashed #cbd5e1;
-  border-radius: .6em; }
-.turn-head { font-weight: 600; margin-bottom: .2em; }
-.turn-label { display: inline-block; font-size: .75em; text-transform: uppercase; letter-spacing: .05em;
-  padding: .1em .5em; border-radius: .35em; background: #e2e8f0; color: #334155; margin-right: .35em; }
-.src-status { font-size: .85em; opacity: .75; margin: .1em 0 .5em; }
-.src-status.refused { color: #92400e; opacity: 1; }
-.src-card { border: 1px solid #e2e8f0; border-radius: .6em; padding: .6em .75em; margin: 0 0 .6em;
-  background: rgba(248, 250, 252, .6); scroll-margin-top: 1em; transition: box-shadow .3s; }
-.src-card.cited { border-left: 4px solid #2563eb; }
-.src-card.flash { box-shadow: 0 0 0 3px #93c5fd; }
-.src-head { display: flex; gap: .5em; align-items: baseline; font-weight: 600; line-height: 1.3; }
-.src-n { flex: none; display: inline-flex; align-items: center; justify-content: center; min-width: 1.6em;
-  height: 1.6em; border-radius: 999px; background: #2563eb; color: #fff; font-size: .8em; }
-.src-card.uncited .src-n { background: #94a3b8; }
-.src-meta { font-size: .8em; opacity: .8; margin: .15em 0 .4em 2.1em; }
-.src-link { margin-left: .4em; color: #2563eb !important; }
-.src-context { white-space: pre-wrap; font-size: .88em; line-height: 1.5; max-height: 18em; overflow-y: auto;
-  margin-left: 2.1em; }
-.src-context { color: var(--body-text-color-subdued, #64748b); }
-.src-context mark { background: #fef08a; color: var(--body-text-color, #0f172a); padding: .05em .1em;
-  border-radius: .2em; -webkit-box-decoration-break: clone; box-decoration-break: clone; }
-.src-context .clip { opacity: .6; }
-details.uncited-group > summary, details.turn.earlier > summary { cursor: pointer; font-size: .9em;
-  padding: .3em 0; opacity: .85; }
-details.turn.earlier { border-top: 1px solid #e2e8f0; padding-top: .3em; }
-@media (prefers-color-scheme: dark) {
-  .src-card { background: rgba(30, 41, 59, .4); border-color: #334155; }
-  .src-context mark { background: #a16207; color: #fff; }
-  .turn-label { background: #334155; color: #e2e8f0; }
-}
-"""
-
-# Installed once per page: a click on a citation [n] opens the collapsed sections holding its source card,
-# scrolls to it and flashes it (plain anchor navigation would not open a closed <details>).
-CITE_CLICK_JS = """
-if (!window.__citeClicks) {
-  window.__citeClicks = true;
-  document.addEventListener('click', (event) => {
-    const link = event.target.closest ? event.target.closest('a.cite') : null;
-    if (!link) return;
-    event.preventDefault();
-    event.stopPropagation();
-    const card = document.getElementById((link.getAttribute('href') || '').slice(1));
-    if (!card) return;
-    for (let el = card.parentElement; el; el = el.parentElement) {
-      if (el.tagName === 'DETAILS') el.open = true;
-    }
-    card.scrollIntoView({behavior: 'smooth', block: 'start'});
-    card.classList.add('flash');
-    setTimeout(() => card.classList.remove('flash'), 1600);
-  }, true);
-}
-"""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from chatbot.prompting import strip_citations
+from chatbot.answer.prompting import strip_citations
 from chatbot.types import Turn
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)

@@ -26,14 +26,14 @@ from typing import Literal
 
 import numpy as np
 
-from chatbot.chunking import split_corpus
 from chatbot.config import Config
-from chatbot.corpus import corpus_hash, load_corpus
 from chatbot.embedders.base import Embedder
 from chatbot.errors import IndexStoreError, ModelError
-from chatbot.store import Manifest, StoredIndex, has_index, load_index, save_index
+from chatbot.ingest.chunking import split_corpus
+from chatbot.ingest.corpus import corpus_hash, load_corpus
+from chatbot.search.store import Manifest, StoredIndex, has_index, load_index, save_index
+from chatbot.search.vector_index import VectorIndex
 from chatbot.types import Article, Chunk
-from chatbot.vector_index import VectorIndex
 
 Action = Literal["loaded", "built", "updated"]
 

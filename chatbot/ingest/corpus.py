@@ -21,8 +21,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from chatbot.cleaning import clean_text, extract_metadata
 from chatbot.errors import CorpusError
+from chatbot.ingest.cleaning import clean_text, extract_metadata
 from chatbot.types import Article
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024

@@ -131,7 +131,7 @@ class _PositionalSplitter(RecursiveCharacterTextSplitter):
         pieces = [d for d in docs if isinstance(d, _Piece)]
         if separator or len(pieces) != len(docs) or any(b.start != a.end for a, b in itertools.pairwise(pieces)):
             raise RuntimeError("langchain-text-splitters merged pieces that are not consecutive; this version "
-                               "of it is not supported by chatbot.chunking")
+                               "of it is not supported by chatbot.ingest.chunking")
         joined = _Piece("".join(pieces), pieces[0].start).stripped() if pieces else None
         return joined or None
 

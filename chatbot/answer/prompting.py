@@ -1,6 +1,6 @@
 """Build the chat messages for one question: a pure function over data-file templates.
 
-The templates live in ``chatbot/prompts/<language>.toml`` (package data). Passages are numbered
+The templates live in ``chatbot/answer/prompts/<language>.toml`` (package data). Passages are numbered
 ``[1]..[k]`` in retrieval order. Passage text is treated as data: chat-template control tokens are removed
 from it so an article cannot close the user turn and speak as the system, and sentences that address the
 model ("ignore previous instructions") are left out. This module does not call any
@@ -49,7 +49,7 @@ class PromptSet:
 @lru_cache(maxsize=4)
 def load_prompts(language: Language) -> PromptSet:
     """The templates for ``language`` from the package's data files (read once per process)."""
-    text = resources.files("chatbot").joinpath("prompts", f"{language}.toml").read_text("utf-8")
+    text = resources.files("chatbot.answer").joinpath("prompts", f"{language}.toml").read_text("utf-8")
     data = tomllib.loads(text)
     return PromptSet(**{name: data[name] for name in PromptSet.__dataclass_fields__})
 
