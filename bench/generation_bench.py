@@ -3,6 +3,13 @@
     .venv/bin/python bench/generation_bench.py [--threads 2] [--repeats 2] [--variants default flash ...]
 
 Measures, and prints as Markdown tables:
+- the CPU it ran on, the llama-cpp-python build, and this CPU's read bandwidth with the model's thread
+  count, measured in the same run: ``bandwidth / model bytes`` is the most decode tokens/s any CPU
+  engine can reach here, so decode speed is reported as a share of that limit;
+- prompt and decode tokens/s from ``chatbot.generation.probe`` (the same measurement ``chatbot doctor``
+  prints), for each build option under ``--probe-options``;
+- the supervised model process's cost: time to first token through ``SupervisedGenerator`` against the
+  same prompts in-process, in the same order (both reuse their KV cache the same way);
 - assembly time of the GGUF from its 22 part packages (only when the cache does not hold it yet) and the
   start-up check once it is assembled (stamp file, no hashing);
 - model load time, in a fresh process per settings variant;
@@ -31,8 +38,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from chatbot.config import default_cache_dir
+from chatbot.config import Config, default_cache_dir
+from chatbot.doctor import build_info, run_probe
 from chatbot.generation.base import Message
+from chatbot.generation.hardware import cpu_info, decode_limit, measure_read_bandwidth
 from chatbot.generation.model_files import BUNDLED, bundled_model_path, stamp_path
 from chatbot.ingest.corpus import load_corpus
 from chatbot.types import Chunk, Hit, Language
@@ -162,6 +171,50 @@ def assembly_row(cache_dir: Path) -> str:
             f"{(time.perf_counter() - started) * 1000:.1f} ms")
 
 
+def ttft_sequence(gen, prompts: list, max_tokens: int = 1) -> list[float]:
+    """Time to first piece for each prompt in order, as the caller sees it (KV cache kept between them)."""
+    out = []
+    for messages in prompts:
+        started = time.perf_counter()
+        for _ in gen.stream(messages, max_tokens=max_tokens):
+            out.append(time.perf_counter() - started)
+            break
+    return out
+
+
+def run_overhead(threads: int) -> dict:
+    """TTFT in-process (this process) then supervised (a child), same prompts, same order, same cache use."""
+    from chatbot.generation.llama_cpp_backend import LlamaCppGenerator
+    from chatbot.generation.supervised import SupervisedGenerator
+
+    local = LlamaCppGenerator(None, default_cache_dir(), threads=threads, progress=False)
+    paras = paragraphs()
+    prompts = [build_prompt(local, q, lang, kw, paras)[0] for q, lang, kw in PROMPTS]
+    sequence = prompts + prompts[:2]  # the last two repeat: fully cached prompts, where overhead shows most
+    local_t = ttft_sequence(local, sequence)
+    del local
+    supervised = SupervisedGenerator("llama-cpp", Config(threads=threads))
+    supervised.count_tokens(prompts[0])  # start the child and load the model before timing
+    remote_t = ttft_sequence(supervised, sequence)
+    supervised.close()
+    return {"in_process": local_t, "supervised": remote_t}
+
+
+def environment_lines(threads: int) -> tuple[list[str], float]:
+    """The CPU, the build and the bandwidth limit; returns the lines and the limit in tokens/s."""
+    cpu = cpu_info()
+    build = build_info()
+    bandwidth = measure_read_bandwidth(threads)
+    limit = decode_limit(bandwidth, BUNDLED.size)
+    lines = [
+        f"CPU: {cpu.model}{' (virtual machine)' if cpu.hypervisor else ''}; SIMD: {' '.join(cpu.simd)}",
+        f"llama-cpp-python build: {build.cmake_args if build else 'not built by scripts/build_llama.sh'}",
+        (f"Read bandwidth, {threads} threads: {bandwidth.gb_per_s:.1f} GB/s -> decode limit for the "
+         f"{BUNDLED.size / 1e9:.2f} GB model: {limit:.1f} tokens/s"),
+    ]
+    return lines, limit
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=2)
@@ -170,7 +223,13 @@ def main() -> None:
     parser.add_argument("--variants", nargs="+", default=["default"], choices=list(VARIANTS))
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: run one variant, print JSON
     parser.add_argument("--show-replies", action="store_true")
+    parser.add_argument("--probe-seconds", type=float, default=10.0)
+    parser.add_argument("--skip-overhead", action="store_true", help="skip the supervised-process TTFT table")
+    parser.add_argument("--skip-ttft", action="store_true", help="skip the per-variant TTFT table")
     args = parser.parse_args()
+    if args.one == "overhead":
+        print("RESULT " + json.dumps(run_overhead(args.threads)))
+        return
     if args.one:
         print("RESULT " + json.dumps(run_variant(args.one, args.threads, args.max_tokens)))
         return
@@ -178,6 +237,39 @@ def main() -> None:
     cache_dir = default_cache_dir()
     print(f"# Generation benchmark: {BUNDLED.filename}, {args.threads} threads\n")
     print(f"Model file: {assembly_row(cache_dir)}\n")
+    lines, limit = environment_lines(args.threads)
+    print("\n".join(f"- {x}" for x in lines) + "\n")
+
+    model = bundled_model_path(cache_dir, progress=False)
+    print("| measurement | prompt tok/s | decode tok/s | decode, share of the bandwidth limit | weights in |")
+    print("|---|---|---|---|---|")
+    for rep in range(args.repeats):
+        result, failure = run_probe(model, args.threads, args.probe_seconds)
+        if result is None:
+            print(f"| probe run {rep + 1} | failed: {failure.splitlines()[0]} | | | |")
+            continue
+        buffers = ", ".join(f"{k} {v:.0f} MiB" for k, v in result["buffers_mib"].items())
+        print(f"| probe run {rep + 1} | {result['prompt_tps']:.0f} | {result['decode_tps']:.1f} "
+              f"| {result['decode_tps'] / limit:.0%} | {buffers} |")
+    print()
+
+    if not args.skip_overhead:
+        proc = subprocess.run([sys.executable, __file__, "--one", "overhead", "--threads", str(args.threads)],
+                              capture_output=True, text=True, check=False)
+        line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT ")), None)
+        if line is None:
+            print(f"overhead run failed:\n{proc.stderr[-2000:]}", file=sys.stderr)
+        else:
+            o = json.loads(line[7:])
+            deltas = [(b - a) * 1000 for a, b in zip(o["in_process"], o["supervised"])]
+            print("| TTFT, same 7 prompts in order | p50 s | max s |")
+            print("|---|---|---|")
+            for key in ("in_process", "supervised"):
+                print(f"| {key.replace('_', '-')} | {pct(o[key], 0.5):.3f} | {max(o[key]):.3f} |")
+            print(f"\nSupervised minus in-process, per prompt: median {statistics.median(deltas):+.0f} ms, "
+                  f"last two (fully cached prompts) {deltas[-2]:+.0f} / {deltas[-1]:+.0f} ms\n")
+    if args.skip_ttft:
+        return
     runs: dict[str, list[dict]] = {}
     for rep in range(args.repeats):
         for name in args.variants:

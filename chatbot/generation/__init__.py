@@ -9,6 +9,9 @@ Accepted specs (``Config.generator`` / ``--generator``):
 - ``openai:<base url>[#model]``     an OpenAI-compatible server, e.g. ``openai:http://127.0.0.1:8000/v1``
 - ``fake``                          no model: answers with the first sentence of passage [1] and cites it
 
+llama.cpp runs in a supervised child process (``supervised``) unless ``Config.model_process`` is off, so a
+native crash in the model is reported and recovered from instead of killing the program.
+
 Backends are imported only when chosen, and load their model on first use, so this module is cheap.
 """
 
@@ -33,9 +36,14 @@ def make_generator(spec: str, config: Config) -> Generator:
     kind, _, rest = spec.strip().partition(":")
     rest = rest.strip()
     if kind == "llama-cpp":
-        from chatbot.generation.llama_cpp_backend import LlamaCppGenerator
+        from chatbot.generation.llama_cpp_backend import LlamaCppGenerator, display_name
 
-        return LlamaCppGenerator(Path(rest).expanduser() if rest else None, config.cache_dir,
+        path = Path(rest).expanduser() if rest else None
+        if config.model_process:
+            from chatbot.generation.supervised import SupervisedGenerator
+
+            return SupervisedGenerator(spec.strip(), config, name=display_name(path))
+        return LlamaCppGenerator(path, config.cache_dir,
                                  threads=config.threads, context_tokens=config.context_tokens,
                                  temperature=config.temperature)
     if kind == "transformers" and rest:

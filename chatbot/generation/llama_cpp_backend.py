@@ -48,6 +48,12 @@ class GenerationStats:
     total_s: float
 
 
+def display_name(model_path: Path | None) -> str:
+    """The name shown in the UI and reports, e.g. "llama-cpp:qwen2.5-coder-1.5b-instruct-q4_k_m"."""
+    stem = Path(MODEL_FILENAME).stem if model_path is None else Path(model_path).stem
+    return f"llama-cpp:{stem}"
+
+
 def _messages_payload(messages: Sequence[Message]) -> list[dict[str, str]]:
     return [{"role": m.role, "content": m.content} for m in messages]
 
@@ -65,8 +71,7 @@ class LlamaCppGenerator:
         self.seed = int(seed)
         self.options = {**DEFAULT_OPTIONS, **(options or {})}
         self.progress = progress
-        stem = Path(MODEL_FILENAME).stem if self.model_path is None else self.model_path.stem
-        self.name = f"llama-cpp:{stem}"
+        self.name = display_name(self.model_path)
         self.last_stats: GenerationStats | None = None
         self.load_seconds: float | None = None
         self._llm: Any = None
