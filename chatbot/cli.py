@@ -122,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "limit. Exit code 1 when something would fail.")
     p.add_argument("--seconds", type=float, default=10.0, metavar="S",
                    help="length of the speed measurement (default: 10)")
+    p.add_argument("--tune", action="store_true",
+                   help="measure llama.cpp with its repack buffers on and off and remember the faster one for "
+                        "this CPU (setup does this once)")
     return parser
 
 
@@ -275,7 +278,7 @@ def cmd_eval(config: Config, args: argparse.Namespace) -> int:
 def cmd_doctor(config: Config, args: argparse.Namespace) -> int:
     from chatbot.doctor import doctor
 
-    return doctor(config, seconds=args.seconds, out=lambda line: print(line, flush=True))
+    return doctor(config, seconds=args.seconds, tune=args.tune, out=lambda line: print(line, flush=True))
 
 
 COMMANDS = {"index": cmd_index, "search": cmd_search, "ask": cmd_ask, "chat": cmd_chat, "eval": cmd_eval,

@@ -61,6 +61,9 @@ class Config:
     max_new_tokens: int = 160
     temperature: float = 0.0  # deterministic by default
     context_tokens: int = 2048
+    # llama.cpp's CPU repack buffers: "auto" uses what `chatbot doctor --tune` measured faster on this CPU
+    # (generation/tuning.py; on when nothing was measured), "on" or "off" force it.
+    llama_repack: Literal["auto", "on", "off"] = "auto"
     # Run llama.cpp in a supervised child process (generation/supervised.py): a native crash (segfault,
     # abort, out of memory) becomes a clear error and a restart on the next question, never a dead app.
     model_process: bool = True

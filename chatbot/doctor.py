@@ -18,37 +18,15 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from chatbot.config import Config
 from chatbot.errors import ChatbotError
 from chatbot.generation.hardware import cpu_info, decode_limit, measure_read_bandwidth
 from chatbot.generation.supervised import describe_exit
+from chatbot.generation.tuning import Tuning, answer_seconds, build_info, resolve_repack, save_tuning
 
 Print = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class BuildInfo:
-    """What scripts/build_llama.sh recorded beside the installed llama_cpp package."""
-
-    key: str
-    cpu: str
-    cpu_fingerprint: str
-    cmake_args: str
-
-
-def build_info() -> BuildInfo | None:
-    try:
-        import importlib.metadata as md
-
-        dist = md.distribution("llama-cpp-python")
-        path = Path(str(dist.locate_file("llama_cpp/cpu-build.json")))
-        data = json.loads(path.read_text())
-        return BuildInfo(str(data["key"]), str(data["cpu"]), str(data["cpu_fingerprint"]), str(data["cmake_args"]))
-    except Exception:  # noqa: BLE001 - not installed, or installed some other way
-        return None
 
 
 def _model_path(config: Config) -> Path:
@@ -91,10 +69,10 @@ def index_state(config: Config) -> str:
     return f"{m.n_chunks} passages from {m.n_articles} articles, {m.embedder}, built {m.created_at}: {state}{embedder}"
 
 
-def run_probe(model: Path, threads: int, seconds: float) -> tuple[dict | None, str]:
+def run_probe(model: Path, threads: int, seconds: float, *, repack: bool = True) -> tuple[dict | None, str]:
     """The probe's result, or None and why it failed (with the signal, for a crash)."""
     proc = subprocess.run([sys.executable, "-m", "chatbot.generation.probe", str(model), "--threads",
-                           str(threads), "--seconds", str(seconds)],
+                           str(threads), "--seconds", str(seconds), *(() if repack else ("--no-repack",))],
                           capture_output=True, text=True, check=False, timeout=600)
     line = next((x for x in proc.stdout.splitlines() if x.startswith("PROBE ")), None)
     if proc.returncode == 0 and line:
@@ -103,8 +81,12 @@ def run_probe(model: Path, threads: int, seconds: float) -> tuple[dict | None, s
     return None, f"llama.cpp stopped with {describe_exit(proc.returncode)}" + (f":\n{tail}" if tail else "")
 
 
-def doctor(config: Config, *, seconds: float = 10.0, out: Print = print) -> int:
-    """Print the diagnosis; 0 when everything checks, 1 when something will fail or is wrong."""
+def doctor(config: Config, *, seconds: float = 10.0, tune: bool = False, out: Print = print) -> int:
+    """Print the diagnosis; 0 when everything checks, 1 when something will fail or is wrong.
+
+    With ``tune``, the speed is measured with llama.cpp's repack buffers on and off (``seconds`` each),
+    and the faster is recorded for ``Config.llama_repack = "auto"`` (see ``generation.tuning``).
+    """
     problems: list[str] = []
     cpu = cpu_info()
     out(f"CPU:        {cpu.model}{' (virtual machine)' if cpu.hypervisor else ''}, {config.threads} threads")
@@ -149,13 +131,30 @@ def doctor(config: Config, *, seconds: float = 10.0, out: Print = print) -> int:
 
     if model is None or not model.is_file():
         return _verdict(problems, out)
-    out(f"measuring:  loading the model in a child process, then ~{seconds:.0f} s of prompt and decode…")
-    result, failure = run_probe(model, config.threads, seconds)
-    if result is None:
-        problems.append(f"The model cannot run with this build: {failure}. "
-                        "Run scripts/setup.sh again to rebuild llama-cpp-python for this CPU.")
-        out(f"llama.cpp:  FAILED: {failure}")
-        return _verdict(problems, out)
+    repack = resolve_repack(config.llama_repack, config.cache_dir, build.key if build else None)
+    choices = (True, False) if tune else (repack,)
+    results: dict[bool, dict] = {}
+    for choice in choices:
+        out(f"measuring:  loading the model in a child process (repack {'on' if choice else 'off'}), "
+            f"then ~{seconds:.0f} s of prompt and decode…")
+        result, failure = run_probe(model, config.threads, seconds, repack=choice)
+        if result is None:
+            problems.append(f"The model cannot run with this build: {failure}. "
+                            "Run scripts/setup.sh again to rebuild llama-cpp-python for this CPU.")
+            out(f"llama.cpp:  FAILED: {failure}")
+            return _verdict(problems, out)
+        results[choice] = result
+    if tune:
+        on, off = (answer_seconds(results[c]["prompt_tps"], results[c]["decode_tps"]) for c in (True, False))
+        for choice, label, cost in ((True, "on ", on), (False, "off", off)):
+            r = results[choice]
+            out(f"repack {label}: prompt {r['prompt_tps']:.0f} tokens/s, decode {r['decode_tps']:.1f} tokens/s, "
+                f"a typical answer {cost:.1f} s")
+        repack = on <= off
+        if build is not None:
+            path = save_tuning(config.cache_dir, Tuning(build.key, repack, on, off))
+            out(f"tuned:      repack {'on' if repack else 'off'} is faster here; recorded in {path}")
+    result = results[repack]
     out(f"system:     {result['system_info']}")
     buffers = ", ".join(f"{k} {v:,.0f} MiB" for k, v in result["buffers_mib"].items()) or "not reported"
     out(f"buffers:    {buffers}")
@@ -165,7 +164,7 @@ def doctor(config: Config, *, seconds: float = 10.0, out: Print = print) -> int:
     bandwidth = measure_read_bandwidth(config.threads)
     limit = decode_limit(bandwidth, model.stat().st_size)
     share = result["decode_tps"] / limit
-    out(f"load:       {result['load_s']:.1f} s")
+    out(f"load:       {result['load_s']:.1f} s (repack {'on' if repack else 'off'})")
     out(f"prompt:     {result['prompt_tps']:.0f} tokens/s")
     out(f"decode:     {result['decode_tps']:.1f} tokens/s = {share:.0%} of this CPU's limit for the model, "
         f"{limit:.1f} tokens/s ({bandwidth.gb_per_s:.1f} GB/s read with {bandwidth.threads} threads / "

@@ -50,8 +50,8 @@ echo "==> building the search index (skipped when up to date)"
 build_key=$(cat .venv/lib/python*/site-packages/llama_cpp/cpu-build.json 2>/dev/null | sha256sum | cut -c1-16)
 doctor_stamp=".venv/.doctor-$build_key"
 if [ ! -f "$doctor_stamp" ]; then
-  echo "==> checking the build on this CPU (chatbot doctor)"
-  if ! .venv/bin/chatbot doctor; then
+  echo "==> checking the build on this CPU and tuning it (chatbot doctor --tune, ~30 s)"
+  if ! .venv/bin/chatbot doctor --tune --seconds 8; then
     echo "setup failed: the language model cannot run on this machine (see PROBLEM above)" >&2
     exit 1
   fi

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+
 import pytest
 from generation_fixtures import smol_gguf
 
@@ -101,3 +104,33 @@ def test_bundled_qwen_answers_from_the_passage_and_reuses_the_prefix(qwen):
     # Only the question is evaluated again: the shared system prompt and passages come from the KV cache.
     assert cold.cached_tokens < 0.2 * cold.prompt_tokens
     assert warm.cached_tokens > 0.8 * warm.prompt_tokens
+
+
+@pytest.mark.model
+def test_bundled_qwen_in_the_supervised_child_matches_in_process_and_survives_a_crash():
+    """The build setup made on this machine, run where the app runs it: in the supervised child process."""
+    from chatbot.config import Config
+    from chatbot.generation import make_generator
+    from chatbot.generation.supervised import SupervisedGenerator
+
+    messages = [SYSTEM, Message("user", f"Passages:\n{PASSAGES}\nQuestion: Siapa yang memimpin delegasi Rusia?")]
+    local = make_generator("llama-cpp", Config(threads=2, model_process=False))  # same load options
+    expected = "".join(local.stream(messages, max_tokens=24))
+    assert "Gutsan" in expected
+    del local
+    child = make_generator("llama-cpp", Config(threads=2))
+    assert isinstance(child, SupervisedGenerator)
+    try:
+        assert "".join(child.stream(messages, max_tokens=24)) == expected  # greedy: the very same answer
+        assert child.last_stats["cached_tokens"] == 0 and child.last_stats["prompt_tokens"] > 100
+        assert "".join(child.stream(messages, max_tokens=24)) == expected
+        assert child.last_stats["cached_tokens"] > 0.8 * child.last_stats["prompt_tokens"]  # prefix reused
+        pieces = child.stream(messages, max_tokens=24)
+        next(pieces)
+        os.kill(child.pid, signal.SIGSEGV)
+        with pytest.raises(ModelError, match=r"signal 11, SIGSEGV"):
+            list(pieces)
+        assert "".join(child.stream(messages, max_tokens=24)) == expected  # a new child, the same answer
+        assert child.restarts == 1
+    finally:
+        child.close()

@@ -43,7 +43,11 @@ def make_generator(spec: str, config: Config) -> Generator:
             from chatbot.generation.supervised import SupervisedGenerator
 
             return SupervisedGenerator(spec.strip(), config, name=display_name(path))
-        return LlamaCppGenerator(path, config.cache_dir,
+        from chatbot.generation.tuning import build_info, resolve_repack
+
+        build = build_info()
+        repack = resolve_repack(config.llama_repack, config.cache_dir, build.key if build else None)
+        return LlamaCppGenerator(path, config.cache_dir, repack=repack,
                                  threads=config.threads, context_tokens=config.context_tokens,
                                  temperature=config.temperature)
     if kind == "transformers" and rest:

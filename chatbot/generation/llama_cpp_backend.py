@@ -48,6 +48,32 @@ class GenerationStats:
     total_s: float
 
 
+def new_llama(*, repack: bool = True, **kwargs: Any) -> Any:
+    """``llama_cpp.Llama(**kwargs)``, with llama.cpp's extra CPU buffer types (the repack kernels) on or off.
+
+    ``Llama()`` has no keyword for ``llama_model_params.use_extra_bufts``, so for ``repack=False`` the
+    defaults it starts from are patched for the duration of this one load. Whether repacking is faster
+    depends on the CPU: ``chatbot doctor --tune`` measures both (see ``tuning``).
+    """
+    import llama_cpp
+    import llama_cpp.llama_cpp as api  # the module whose defaults Llama() reads
+
+    if repack:
+        return llama_cpp.Llama(**kwargs)
+    defaults = api.llama_model_default_params
+
+    def without_extra_buffers() -> Any:
+        params = defaults()
+        params.use_extra_bufts = False
+        return params
+
+    api.llama_model_default_params = without_extra_buffers
+    try:
+        return llama_cpp.Llama(**kwargs)
+    finally:
+        api.llama_model_default_params = defaults
+
+
 def display_name(model_path: Path | None) -> str:
     """The name shown in the UI and reports, e.g. "llama-cpp:qwen2.5-coder-1.5b-instruct-q4_k_m"."""
     stem = Path(MODEL_FILENAME).stem if model_path is None else Path(model_path).stem
@@ -60,9 +86,11 @@ def _messages_payload(messages: Sequence[Message]) -> list[dict[str, str]]:
 
 class LlamaCppGenerator:
     def __init__(self, model_path: Path | None, cache_dir: Path, threads: int, context_tokens: int = 2048,
-                 temperature: float = 0.0, seed: int = 0, *,
+                 temperature: float = 0.0, seed: int = 0, *, repack: bool = True,
                  options: Mapping[str, Any] | None = None, progress: bool = True) -> None:
-        """``options`` are extra ``llama_cpp.Llama`` keyword arguments (e.g. ``{"flash_attn": True}``)."""
+        """``options`` are extra ``llama_cpp.Llama`` keyword arguments (e.g. ``{"flash_attn": True}``);
+        ``repack`` puts the weights in llama.cpp's CPU repack buffers (see ``new_llama``)."""
+        self.repack = bool(repack)
         self.model_path = None if model_path is None else Path(model_path)
         self.cache_dir = Path(cache_dir)
         self.threads = max(1, int(threads))
@@ -101,7 +129,7 @@ class LlamaCppGenerator:
 
     def _load(self) -> Any:
         try:
-            import llama_cpp
+            import llama_cpp  # noqa: F401 - fail here, with the install hint, when it is missing
             from llama_cpp import llama_chat_format
         except ImportError as err:
             raise ModelError(
@@ -110,8 +138,8 @@ class LlamaCppGenerator:
         path = self.resolved_path()
         started = time.perf_counter()
         try:
-            llm = llama_cpp.Llama(
-                model_path=str(path), n_ctx=self.context_tokens, n_threads=self.threads,
+            llm = new_llama(
+                repack=self.repack, model_path=str(path), n_ctx=self.context_tokens, n_threads=self.threads,
                 n_threads_batch=self.threads, seed=self.seed, verbose=False, **self.options)
         except Exception as err:  # llama-cpp raises ValueError for unreadable files
             raise ModelError(f"The model file {path} could not be loaded by llama.cpp ({err}). "

@@ -19,13 +19,15 @@ import sys
 import time
 from typing import Any
 
+from chatbot.generation.llama_cpp_backend import new_llama
+
 _BUFFER_LINE = re.compile(r"(\S+) model buffer size\s*=\s*([\d.]+) MiB")
 _PROMPT_TOKENS = 256
 
 
-def probe(model_path: str, threads: int, seconds: float, *, extra_bufts: bool = True,
+def probe(model_path: str, threads: int, seconds: float, *, repack: bool = True,
           mmap: bool = True) -> dict[str, Any]:
-    """``extra_bufts=False`` keeps every weight in plain CPU memory (no repack, no AMX), for comparison."""
+    """``repack=False`` keeps every weight in plain CPU memory (no extra buffer types), for comparison."""
     import llama_cpp
 
     log: list[str] = []
@@ -37,21 +39,8 @@ def probe(model_path: str, threads: int, seconds: float, *, extra_bufts: bool = 
     llama_cpp.llama_log_set(collect, ctypes.c_void_p(0))
     system_info = llama_cpp.llama_print_system_info().decode("utf-8", "replace").strip()
     started = time.perf_counter()
-    import llama_cpp.llama_cpp as api  # what Llama() calls
-
-    default_params = api.llama_model_default_params
-    if not extra_bufts:  # Llama() has no keyword for it: patch the defaults it starts from, for this load
-        def without_extra_bufts():
-            params = default_params()
-            params.use_extra_bufts = False
-            return params
-
-        api.llama_model_default_params = without_extra_bufts
-    try:
-        llm = llama_cpp.Llama(model_path=model_path, n_ctx=1024, n_threads=threads, n_threads_batch=threads,
-                              n_batch=256, n_ubatch=256, use_mmap=mmap, verbose=True)
-    finally:
-        api.llama_model_default_params = default_params
+    llm = new_llama(repack=repack, model_path=model_path, n_ctx=1024, n_threads=threads,
+                    n_threads_batch=threads, n_batch=256, n_ubatch=256, use_mmap=mmap, verbose=True)
     load_s = time.perf_counter() - started
     buffers: dict[str, float] = {}
     for match in _BUFFER_LINE.finditer("".join(log)):
@@ -87,6 +76,7 @@ def probe(model_path: str, threads: int, seconds: float, *, extra_bufts: bool = 
         "prompt_tps": prompt_runs * len(tokens) / prompt_s,
         "decode_tps": decode_tokens / decode_s,
         "threads": threads,
+        "repack": repack,
     }
 
 
@@ -95,11 +85,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("model")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--no-extra-bufts", action="store_true",
-                        help="keep the weights in plain CPU buffers (no repack): the runtime guard, for comparison")
+    parser.add_argument("--no-repack", action="store_true",
+                        help="keep the weights in plain CPU buffers (llama.cpp's use_extra_bufts off)")
     parser.add_argument("--no-mmap", action="store_true", help="read the weights into memory instead of mapping")
     args = parser.parse_args(argv)
-    result = probe(args.model, args.threads, args.seconds, extra_bufts=not args.no_extra_bufts,
+    result = probe(args.model, args.threads, args.seconds, repack=not args.no_repack,
                    mmap=not args.no_mmap)
     sys.stdout.write("PROBE " + json.dumps(result) + "\n")
     sys.stdout.flush()
