@@ -39,10 +39,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from chatbot.config import Config, default_cache_dir
-from chatbot.doctor import build_info, run_probe
+from chatbot.doctor import run_probe
 from chatbot.generation.base import Message
 from chatbot.generation.hardware import cpu_info, decode_limit, measure_read_bandwidth
 from chatbot.generation.model_files import BUNDLED, bundled_model_path, stamp_path
+from chatbot.generation.tuning import build_info, resolve_repack
 from chatbot.ingest.corpus import load_corpus
 from chatbot.types import Chunk, Hit, Language
 
@@ -101,7 +102,10 @@ def run_variant(name: str, threads: int, max_tokens: int) -> dict:
     """One fresh process: load, cold and warm TTFT over the prompts, decode speed, peak RSS."""
     from chatbot.generation.llama_cpp_backend import LlamaCppGenerator
 
-    gen = LlamaCppGenerator(None, default_cache_dir(), threads=threads, options=VARIANTS[name], progress=False)
+    build = build_info()
+    repack = resolve_repack("auto", default_cache_dir(), build.key if build else None)  # as the app loads
+    gen = LlamaCppGenerator(None, default_cache_dir(), threads=threads, repack=repack, options=VARIANTS[name],
+                            progress=False)
     started = time.perf_counter()
     llm = gen.load()
     load_s = time.perf_counter() - started
@@ -187,7 +191,9 @@ def run_overhead(threads: int) -> dict:
     from chatbot.generation.llama_cpp_backend import LlamaCppGenerator
     from chatbot.generation.supervised import SupervisedGenerator
 
-    local = LlamaCppGenerator(None, default_cache_dir(), threads=threads, progress=False)
+    build = build_info()
+    repack = resolve_repack("auto", default_cache_dir(), build.key if build else None)  # as the child loads
+    local = LlamaCppGenerator(None, default_cache_dir(), threads=threads, repack=repack, progress=False)
     paras = paragraphs()
     prompts = [build_prompt(local, q, lang, kw, paras)[0] for q, lang, kw in PROMPTS]
     sequence = prompts + prompts[:2]  # the last two repeat: fully cached prompts, where overhead shows most
@@ -244,13 +250,15 @@ def main() -> None:
     print("| measurement | prompt tok/s | decode tok/s | decode, share of the bandwidth limit | weights in |")
     print("|---|---|---|---|---|")
     for rep in range(args.repeats):
-        result, failure = run_probe(model, args.threads, args.probe_seconds)
-        if result is None:
-            print(f"| probe run {rep + 1} | failed: {failure.splitlines()[0]} | | | |")
-            continue
-        buffers = ", ".join(f"{k} {v:.0f} MiB" for k, v in result["buffers_mib"].items())
-        print(f"| probe run {rep + 1} | {result['prompt_tps']:.0f} | {result['decode_tps']:.1f} "
-              f"| {result['decode_tps'] / limit:.0%} | {buffers} |")
+        for repack in (True, False):  # interleaved, so drift on the machine hits both alike
+            result, failure = run_probe(model, args.threads, args.probe_seconds, repack=repack)
+            label = f"probe run {rep + 1}, repack {'on' if repack else 'off'}"
+            if result is None:
+                print(f"| {label} | failed: {failure.splitlines()[0]} | | | |")
+                continue
+            buffers = ", ".join(f"{k} {v:.0f} MiB" for k, v in result["buffers_mib"].items())
+            print(f"| {label} | {result['prompt_tps']:.0f} | {result['decode_tps']:.1f} "
+                  f"| {result['decode_tps'] / limit:.0%} | {buffers} |")
     print()
 
     if not args.skip_overhead:

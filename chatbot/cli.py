@@ -262,8 +262,8 @@ def cmd_chat(config: Config, args: argparse.Namespace) -> int:
             continue
         try:
             answer = stream_answer(pipeline, question, tuple(history))
-        except InputError as err:
-            print(f"error: {err}", file=sys.stderr)
+        except ChatbotError as err:  # a bad question, or the model failed (it restarts): the chat goes on
+            print(f"\nerror: {err}", file=sys.stderr)
             continue
         history.append(Turn(question, answer.text, answer.search_query))
         del history[:-config.history_turns]

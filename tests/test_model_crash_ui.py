@@ -1,5 +1,5 @@
-"""A native crash of the model while the web UI streams an answer: that chat shows a clear error, its next
-question is answered by a restarted model process, and another open chat is unaffected.
+"""A native crash of the model while the web UI (or the terminal chat) streams an answer: that chat shows a
+clear error, its next question is answered by a restarted model process, and another open chat goes on.
 
 The real ``_Handlers`` over a real ``Pipeline``; the model is the supervised child of
 ``fake_model_worker.py``, which streams slowly and waits mid-answer (the first time only), so the test can
@@ -74,3 +74,25 @@ def test_kill_segv_mid_answer_shows_an_error_in_that_chat_and_the_next_question_
                                                     "Dan siapa yang memimpin delegasi Rusia?"]
     finally:
         generator.close()
+
+
+def test_terminal_chat_survives_a_model_crash_and_answers_the_next_question(fake_config, tmp_path, monkeypatch,
+                                                                           capsys):
+    from chatbot import cli
+
+    config = fake_config.with_(max_new_tokens=4)
+    generator = SupervisedGenerator("fake", config, command=[
+        sys.executable, str(FAKE_WORKER), "segv", "1", str(tmp_path / "segv.marker")])
+    monkeypatch.setattr(cli, "_pipeline", lambda cfg: Pipeline(config, generator=generator))
+    lines = iter(["Berapa negara yang menandatangani Konvensi Hanoi?",
+                  "Berapa negara yang menandatangani Konvensi Hanoi?", "/quit"])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(lines))
+    try:
+        assert cli.main(["chat", "--corpus", str(config.corpus_dir), "--index", str(config.index_dir),
+                         "--embedder", "fake", "--refusal-threshold", "0.05"]) == 0
+    finally:
+        generator.close()
+    captured = capsys.readouterr()
+    assert "stopped unexpectedly (signal 11, SIGSEGV)" in captured.err
+    assert "w1 w2 w3 w4" in captured.out  # the second question, answered by a restarted model process
+    assert generator.restarts == 1

@@ -7,6 +7,9 @@ the articles themselves (72 signatory countries; Alexander Gutsan led the Russia
 
 from __future__ import annotations
 
+import os
+import signal
+
 import pytest
 from browser_fixtures import ARTIFACTS, REPO, ask, browser, last_answer, open_app, serve
 
@@ -34,13 +37,20 @@ def real_pipeline():
 
 
 @pytest.fixture(scope="module")
-def page(real_pipeline):
+def server(real_pipeline):
+    """(url, chromium): the app over the real pipeline, and a browser to open chats in."""
     with serve(real_pipeline) as url, browser() as chromium:
-        context = chromium.new_context(viewport={"width": 1400, "height": 1000})
-        try:
-            yield open_app(context, url, timeout_ms=ANSWER_TIMEOUT_MS)
-        finally:
-            context.close()
+        yield url, chromium
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    url, chromium = server
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        yield open_app(context, url, timeout_ms=ANSWER_TIMEOUT_MS)
+    finally:
+        context.close()
 
 
 def assert_cited_answer(page, language: str) -> str:
@@ -79,3 +89,34 @@ def test_unanswerable_question_is_refused(page):
     assert "refused" in (answer.get_attribute("class") or ""), f"expected a refusal: {answer.inner_text()!r}"
     assert answer.locator(".badge.not-found").inner_text().endswith("Not in the articles")
     assert answer.locator("a.cite").count() == 0
+
+
+def test_a_model_crash_mid_answer_is_an_error_in_that_chat_only(page, server, real_pipeline):
+    """kill -SEGV the model process while an answer streams: that chat says so, its next question is
+    answered by a restarted model, and the other open chat (``page``, with its earlier answers) goes on."""
+    url, chromium = server
+    other_answers = page.locator("#chat .answer:not(.pending)").count()
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        crashed = open_app(context, url, timeout_ms=ANSWER_TIMEOUT_MS)
+        crashed.locator("#question textarea").fill("Siapa yang memimpin delegasi Rusia?")
+        crashed.locator("#send").click()
+        crashed.wait_for_function(  # the answer is streaming: some text in the pending bubble
+            "() => { const p = document.querySelector('#chat .answer.pending');"
+            " return p && !p.querySelector('.thinking') && p.textContent.trim().length > 3; }",
+            timeout=ANSWER_TIMEOUT_MS)
+        os.kill(real_pipeline.generator.pid, signal.SIGSEGV)
+        crashed.wait_for_selector("#chat .answer.error", timeout=60_000)
+        error = crashed.locator("#chat .answer.error").last.inner_text()
+        assert "stopped unexpectedly (signal 11, SIGSEGV)" in error and "restarting" in error
+
+        ask(crashed, "Siapa yang memimpin delegasi Rusia?", timeout_ms=ANSWER_TIMEOUT_MS)
+        assert "Gutsan" in assert_cited_answer(crashed, "id")
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        crashed.screenshot(path=str(ARTIFACTS / "ui_model_crash.png"), full_page=True)
+    finally:
+        context.close()
+    assert page.locator("#chat .answer:not(.pending)").count() == other_answers  # untouched by the crash
+    assert page.locator("#chat .answer.error").count() == 0
+    ask(page, "Who led the Russian delegation?", timeout_ms=ANSWER_TIMEOUT_MS)
+    assert "Gutsan" in assert_cited_answer(page, "en")
