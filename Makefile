@@ -16,6 +16,7 @@ test-fast:
 
 lint:
 	.venv/bin/ruff check chatbot app.py tests bench
+	.venv/bin/mypy chatbot
 
 index:
 	.venv/bin/chatbot index

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 from chatbot.generation.supervised import SupervisedGenerator
@@ -19,6 +20,17 @@ from chatbot.types import Token
 from chatbot.web import app
 
 FAKE_WORKER = Path(__file__).with_name("fake_model_worker.py")
+
+
+def wait_for_pid(marker: Path, timeout_s: float = 20.0) -> int:
+    """The pid the fake worker writes into ``marker`` as it starts to wait (just after its second piece)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        text = marker.read_text() if marker.exists() else ""
+        if text.strip():
+            return int(text)
+        time.sleep(0.01)
+    raise AssertionError(f"the fake model never wrote {marker}")
 
 
 def ask_all(handlers, question, state):
@@ -53,7 +65,7 @@ def test_kill_segv_mid_answer_shows_an_error_in_that_chat_and_the_next_question_
             yields.append(update)
             if "w2" in str(update[0]):  # two pieces shown in the pending bubble
                 break
-        os.kill(int(marker.read_text()), signal.SIGSEGV)
+        os.kill(wait_for_pid(marker), signal.SIGSEGV)
         yields.extend(stream)
         chat, messages, answers, _, _, box = yields[-1][:6]
         error = str(chat[-1]["content"])

@@ -134,3 +134,14 @@ def test_a_child_that_cannot_start_is_a_model_error():
 def test_describe_exit():
     assert describe_exit(-9) == "signal 9, SIGKILL"
     assert describe_exit(2) == "exit code 2"
+
+
+def test_close_stops_the_child_even_while_a_stream_is_open(tmp_path):
+    gen = misbehaving(tmp_path, "hang", after=1)
+    pieces = gen.stream(PROMPT, max_tokens=5)
+    assert next(pieces) == " w1"
+    started = time.monotonic()
+    gen.close()  # e.g. a test failed or the program exits mid-answer: must not wait for the stream
+    assert time.monotonic() - started < 10 and gen.pid is None
+    with pytest.raises(ModelError):
+        list(pieces)

@@ -14,7 +14,10 @@ import numpy as np
 
 class Embedder(Protocol):
     spec: str  # the configuration string that built it, recorded in the index manifest
-    dim: int
+
+    @property
+    def dim(self) -> int:
+        """The vectors' length."""
 
     def embed_query(self, text: str) -> np.ndarray:
         """One question -> a (dim,) float32 unit vector."""

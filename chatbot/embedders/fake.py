@@ -44,7 +44,7 @@ class HashEmbedder:
             for i in range(len(padded) - 2):
                 idx, sign = _bucket("t:" + padded[i:i + 3], self.dim)
                 vec[idx] += sign * TRIGRAM_WEIGHT
-        norm = np.linalg.norm(vec)
+        norm = float(np.linalg.norm(vec))
         if norm == 0.0:  # no word at all: a fixed unit vector, so the output is always unit length
             idx, sign = _bucket("<empty>", self.dim)
             vec[idx] = sign

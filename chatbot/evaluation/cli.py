@@ -18,7 +18,13 @@ from chatbot.errors import ChatbotError, InputError
 from chatbot.evaluation.aggregate import report_data
 from chatbot.evaluation.cache import AnswerCache, settings_fingerprint
 from chatbot.evaluation.compare import compare_reports
-from chatbot.evaluation.dataset import filter_checks, filter_items, load_items, load_retrieval_checks
+from chatbot.evaluation.dataset import (
+    RetrievalCheck,
+    filter_checks,
+    filter_items,
+    load_items,
+    load_retrieval_checks,
+)
 from chatbot.evaluation.harness import EvalPipeline, run_eval
 from chatbot.evaluation.report import terminal_summary, write_report
 
@@ -71,7 +77,7 @@ def _run(args: argparse.Namespace, make_pipeline: Callable[[], EvalPipeline], co
     if not items:
         raise InputError(f"{args.dataset} has no items for split {args.split} and language {args.language}.")
     checks_path = args.retrieval_checks or DEFAULT_CHECKS
-    checks = ()
+    checks: tuple[RetrievalCheck, ...] = ()
     if args.retrieval_checks is not None or checks_path.exists():
         checks = filter_checks(load_retrieval_checks(checks_path), language=args.language)
 

@@ -169,7 +169,7 @@ class EvalRun:
     info: dict[str, Any] | None
     items: tuple[ItemResult, ...]
     retrieval: tuple[RetrievalResult, ...] = ()
-    modes: tuple[str, ...] = MODES
+    modes: tuple[RetrievalMode, ...] = MODES
     seconds: float = 0.0
     cached_items: int = 0
     selection: dict[str, Any] = field(default_factory=dict)  # dataset path, split, language, limit
@@ -296,7 +296,7 @@ def retrieval_queries(items: Sequence[ItemResult], eval_items: Mapping[str, Eval
     return out
 
 
-def measure_retrieval(retriever: EvalRetriever, queries: Sequence[Query], modes: Sequence[str],
+def measure_retrieval(retriever: EvalRetriever, queries: Sequence[Query], modes: Sequence[RetrievalMode],
                       articles: Mapping[str, str], *, k: int = RETRIEVAL_K, progress: bool = False
                       ) -> tuple[RetrievalResult, ...]:
     results = []
@@ -317,7 +317,7 @@ def measure_retrieval(retriever: EvalRetriever, queries: Sequence[Query], modes:
 
 
 def run_eval(pipeline: EvalPipeline, items: Sequence[EvalItem], *, limit: int | None = None,
-             retrieval_checks: Sequence[RetrievalCheck] = (), modes: Sequence[str] = MODES,
+             retrieval_checks: Sequence[RetrievalCheck] = (), modes: Sequence[RetrievalMode] = MODES,
              cache: AnswerCache | None = None, progress: bool = True, warm_up: bool = False) -> EvalRun:
     """Ask every item (the first ``limit`` items and checks when given), score it and measure retrieval.
 

@@ -205,10 +205,12 @@ class SupervisedGenerator:
             return reply.get("result")
 
     def close(self) -> None:
-        """Stop the child (it also stops when this object is collected or the program exits)."""
-        with self._lock:
-            _stop(self._child_ref)
-            self._child_ref[0] = None
+        """Stop the child (it also stops when this object is collected or the program exits).
+
+        Not behind the lock: a stream still open elsewhere then ends with the process-closed error.
+        """
+        _stop(self._child_ref)
+        self._child_ref[0] = None
 
     # --- the Generator interface ----------------------------------------------------------------------
 

@@ -44,7 +44,7 @@ def config_to_json(config: Config) -> dict[str, Any]:
 
 def config_from_json(data: dict[str, Any]) -> Config:
     known = {f.name for f in fields(Config)}
-    values = {k: (Path(v) if k in _PATH_FIELDS else v) for k, v in data.items() if k in known}
+    values: dict[str, Any] = {k: (Path(v) if k in _PATH_FIELDS else v) for k, v in data.items() if k in known}
     return Config(**values)
 
 
@@ -79,7 +79,9 @@ def serve(requests: IO[str], channel: _Channel,
           make: Callable[[str, Config], Generator] | None = None) -> int:
     """Answer requests until stdin closes; ``make`` builds the generator (default ``make_generator``)."""
     if make is None:
-        from chatbot.generation import make_generator as make
+        from chatbot.generation import make_generator
+
+        make = make_generator
 
     inbox: queue.Queue[dict[str, Any] | None] = queue.Queue()
     cancelled: set[int] = set()

@@ -26,6 +26,7 @@ import hashlib
 import itertools
 import re
 from collections.abc import Callable, Iterable
+from typing import cast
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
@@ -136,7 +137,8 @@ class _PositionalSplitter(RecursiveCharacterTextSplitter):
         return joined or None
 
     def split_positioned(self, text: str) -> list[_Piece]:
-        return [p.stripped() for p in self._split_text(_Piece(text, 0), list(self._separators))]
+        pieces = self._split_text(_Piece(text, 0), list(self._separators))  # typed list[str]: they are _Pieces
+        return [cast(_Piece, p).stripped() for p in pieces]
 
 
 def _longest_fit(text: str, pos: int, count_tokens: Callable[[str], int], limit: int) -> int:

@@ -187,7 +187,7 @@ def _compact(text: str) -> str:
 def render_passage(chunk: Chunk, article: Article | None, context_chars: int = 240) -> str:
     """The passage highlighted inside its article window (or on its own when the article is unknown)."""
     span = locate(article.text, chunk) if article is not None else None
-    if span is None:
+    if article is None or span is None:
         view = PassageView("", chunk.text, "", False, False)
     else:
         view = passage_in_context(article.text, span[0], span[1], context_chars)
