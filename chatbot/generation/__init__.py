@@ -44,7 +44,7 @@ def make_generator(spec: str, config: Config) -> Generator:
 
             return SupervisedGenerator(spec.strip(), config, name=display_name(path))
         return LlamaCppGenerator(path, config.cache_dir,
-                                 threads=config.threads, context_tokens=config.context_tokens,
+                                 threads=config.threads, context_tokens=config.generator_context_tokens(),
                                  temperature=config.temperature)
     if kind == "transformers" and rest:
         from chatbot.generation.transformers_backend import TransformersGenerator
