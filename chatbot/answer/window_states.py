@@ -140,7 +140,7 @@ class StateStore:
                     cold += 1
                 continue
             estimate = per_token * (w.tokens + 200) if per_token else 0
-            if total + estimate > self.budget_bytes:
+            if self.budget_bytes <= 0 or total + estimate > self.budget_bytes:
                 cold += 1
                 continue
             total += estimate
