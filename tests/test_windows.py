@@ -81,7 +81,7 @@ def test_prefix_is_the_same_for_every_question_and_language():
         assert "[2]" in s
         assert prefix.messages(s)[1].content.startswith(prefix.user_prefix)
     assert "TIDAK DITEMUKAN" in s_id and "NOT FOUND" in s_en
-    assert s_id.index("Pertanyaan") < s_id.index("TIDAK DITEMUKAN")  # the rule sits next to the question
+    assert abs(s_id.index("Pertanyaan") - s_id.index("TIDAK DITEMUKAN")) < 60  # the rule sits next to the question
 
 
 def test_choose_window_by_fused_mass_when_top_passages_split():

@@ -72,7 +72,7 @@ class WindowPrompts:
     prefix: str
     passage: str
     suffix: dict[str, dict[str, str]]  # language -> history, hint, question, check
-    sha256: str  # of the prompt file's text: part of every state key
+    sha256: str  # of the prompt file's prefix part (system, prefix, passage): part of every state key
 
 
 @lru_cache(maxsize=2)
@@ -80,8 +80,11 @@ def load_window_prompts(name: str = PROMPT_FILE) -> WindowPrompts:
     text = resources.files("chatbot.answer").joinpath("prompts", name).read_text("utf-8")
     data = tomllib.loads(text)
     suffix = {lang: dict(data[lang]) for lang in ("id", "en")}
+    # The suffix tables are read per question and never enter a saved state, so editing them keeps the
+    # states; an edit to the prefix part gives every state a new key.
+    prefix_part = "\0".join((data["system"], data["prefix"], data["passage"]))
     return WindowPrompts(data["system"], data["prefix"], data["passage"], suffix,
-                         hashlib.sha256(text.encode("utf-8")).hexdigest())
+                         hashlib.sha256(prefix_part.encode("utf-8")).hexdigest())
 
 
 def estimate_tokens(text: str) -> int:

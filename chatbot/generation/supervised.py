@@ -303,6 +303,8 @@ class SupervisedGenerator:
                 self._child_ref[0] = None
                 return
             if reply.get("id") == rid and ("done" in reply or "error" in reply):
+                if reply.get("stats") is not None:
+                    self.last_stats = reply["stats"]
                 return
         child.kill()
         self._child_ref[0] = None
