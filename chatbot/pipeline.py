@@ -308,7 +308,7 @@ class Pipeline:
         if not local and not getattr(generator, "serves_prefix_cache", False):
             return None
         self.windows()
-        choice = choose_window(base.hits, self._window_of, self.config.rrf_k)
+        choice = choose_window(base.hits, self._window_of)
         if choice is None:
             return None
         state: Path | None = None

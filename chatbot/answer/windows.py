@@ -174,9 +174,14 @@ def check_suffix(question: str, language: Language, prompts: WindowPrompts | Non
     return s["check"].format(question=sanitize_passage(question))
 
 
-def choose_window(hits: Sequence[Hit], windows_of: dict[str, Window], rrf_k: int = 60) -> WindowChoice | None:
+def choose_window(hits: Sequence[Hit], windows_of: dict[str, Window], rrf_k: int = 0) -> WindowChoice | None:
     """The window holding the best passage, or, when the top passages sit in several windows, the one
-    with the most fused rank mass (sum of 1 / (rrf_k + rank) over its retrieved passages)."""
+    with the most rank mass (sum of 1 / (rrf_k + rank) over its retrieved passages).
+
+    ``rrf_k`` = 0 weighs rank 1 as much as ranks 2 and 3 together: another window wins only when it holds
+    three of the next passages. With the fusion's own k (60) all ranks weigh nearly the same and the
+    count of passages decided: on 30 dev questions that left the best passage's window for a window
+    without the answer (e.g. "150 organisations" answered from article 004 instead of 002)."""
     if not hits:
         return None
     mass: dict[str, float] = {}
@@ -187,7 +192,7 @@ def choose_window(hits: Sequence[Hit], windows_of: dict[str, Window], rrf_k: int
         if w is None:
             continue
         by_id[w.window_id] = w
-        mass[w.window_id] = mass.get(w.window_id, 0.0) + 1.0 / (rrf_k + h.rank)
+        mass[w.window_id] = mass.get(w.window_id, 0.0) + 1.0 / (rrf_k + max(1, h.rank))
         n = w.number_of(h.chunk.chunk_id)
         if n is not None and n not in members.setdefault(w.window_id, []):
             members[w.window_id].append(n)
