@@ -70,6 +70,18 @@ def _common_options() -> argparse.ArgumentParser:
     return p
 
 
+def add_window_arguments(p: argparse.ArgumentParser) -> None:
+    """Window mode flags (``ask``, ``eval`` and ``index``)."""
+    g = p.add_argument_group("window mode")
+    g.add_argument("--answer-context", choices=["window", "passages"],
+                   help="window: answer from the article window that holds the best passage, kept as a saved "
+                        "model state of the prompt prefix (only the question is read per answer); passages: "
+                        f"the top-k passages (default: {Config().answer_context})")
+    g.add_argument("--answerability-threshold", type=float, metavar="P",
+                   help="window mode: refuse when the model's P(yes) that the article states the answer is "
+                        f"below P (default: {Config().answerability_threshold}; 0 turns the check off)")
+
+
 def non_negative_int(text: str) -> int:
     """An argparse type: a whole number >= 0 (argparse turns the ValueError into a usage error)."""
     value = int(text)
@@ -89,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Build the index of corpus/ in index/, or check that it is up to date. "
                                    "Only new or changed passages are embedded.")
     p.add_argument("--rebuild", action="store_true", help="re-embed everything from scratch")
+    p.add_argument("--window-states", action="store_true",
+                   help="also prefill the window-mode model states (the model reads every article once)")
 
     p = sub.add_parser("search", parents=[common], help="show the passages retrieval finds for a question",
                        description="Retrieve passages for a question without running the language model.")
@@ -103,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question", nargs="?", help="the question (Indonesian or English)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of streaming text")
     p.add_argument("--batch", type=Path, metavar="FILE.jsonl", help="answer every line of a JSON lines file")
+    add_window_arguments(p)
 
     sub.add_parser("chat", parents=[common], help="interactive conversation in the terminal",
                    description="Ask questions one after another; follow-ups such as \"what did he say?\" "
@@ -114,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     from chatbot.evaluation.cli import add_eval_arguments
 
     add_eval_arguments(p)
+    add_window_arguments(p)
 
     p = sub.add_parser("doctor", parents=[common], help="check that this machine can run the model, and how fast",
                        description="Print the CPU and its SIMD features, the llama.cpp build and the buffer types "
@@ -137,7 +153,9 @@ def config_from_args(args: argparse.Namespace) -> Config:
         corpus_dir=args.corpus, index_dir=args.index, embedder=args.embedder, generator=args.generator,
         threads=args.threads, cache_dir=args.cache_dir, retrieval=args.retrieval, top_k=args.top_k,
         refusal_threshold=args.refusal_threshold, max_new_tokens=args.max_new_tokens,
-        passage_budget_chars=args.passage_budget_chars)
+        passage_budget_chars=args.passage_budget_chars,
+        answer_context=getattr(args, "answer_context", None),
+        answerability_threshold=getattr(args, "answerability_threshold", None))
 
 
 def _pipeline(config: Config):
@@ -158,6 +176,21 @@ def cmd_index(config: Config, args: argparse.Namespace) -> int:
     print(f"{build.action.capitalize()} index in {config.index_dir}/: {len(build.articles)} articles, "
           f"{len(stored.chunks)} passages, {build.n_embedded} embedded, {build.seconds:.2f} s "
           f"(embedder {config.embedder}).")
+    if getattr(args, "window_states", False):
+        return _prefill_windows(config)
+    return 0
+
+
+def _prefill_windows(config: Config) -> int:
+    pipeline = _pipeline(config.with_(answer_context="window"))
+    store = pipeline.window_states(progress=True)
+    if store is None:
+        print(f"The generator {config.generator} holds no prefix states; window mode sends the prefix to it "
+              f"unchanged.", file=sys.stderr)
+        return 0
+    s = store.summary()
+    print(f"Window states in {store.folder}/: {s['states']} of {len(pipeline.windows())} windows, "
+          f"{s['bytes'] / 1e6:.1f} MB, {s['tokens']} tokens, prefill {s['prefill_s']:.1f} s.")
     return 0
 
 

@@ -13,6 +13,7 @@ from typing import Literal
 
 RetrievalMode = Literal["hybrid", "dense", "bm25"]
 IndexKind = Literal["flat", "hnsw", "ivf"]
+AnswerContext = Literal["window", "passages"]
 
 
 def default_cache_dir() -> Path:
@@ -92,11 +93,34 @@ class Config:
     history_turns: int = 3
     max_question_chars: int = 2000
 
+    # Window mode (answer/windows.py, answer/window_states.py): "window" answers from the article window
+    # that holds the best passage, kept as a saved llama.cpp state of the prompt prefix, so only the
+    # question's ~50 suffix tokens are read per answer; "passages" shows the top_k passages (the only mode
+    # for generators that cannot hold states or a served prefix cache, such as transformers).
+    answer_context: AnswerContext = "passages"
+    # Prompt tokens of passages per window (estimated at 3 characters a token): the default holds the
+    # largest article of this corpus (~8.8k characters) whole; a longer article gets several windows.
+    window_tokens: int = 3200
+    # The model's context in window mode: window + rules + suffix + answer.
+    window_context_tokens: int = 4096
+    # Disk for the saved states (~28 kB a token at f16); past it only the most-used windows keep a state
+    # and a cold window is answered in passage mode.
+    window_state_budget_mb: float = 1024.0
+    # Window mode refuses when the model's first-token odds for "yes" to "does the article state the
+    # answer?" (asked after the cached prefix; ~1 token of decode) are below this. 0 turns it off.
+    answerability_threshold: float = 0.0
+
     def threshold_for(self, language: str) -> float:
         """The refusal threshold for a question in ``language``."""
         if language == self.corpus_language:
             return self.refusal_threshold
         return self.refusal_threshold_cross_lingual
+
+    def generator_context_tokens(self) -> int:
+        """The context the generator is built with: larger in window mode, which holds a whole window."""
+        if self.answer_context == "window":
+            return max(self.context_tokens, self.window_context_tokens)
+        return self.context_tokens
 
     def with_(self, **changes) -> Config:
         """A copy with some fields changed (``None`` values are ignored)."""

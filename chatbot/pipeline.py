@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from chatbot.answer import citations as cite
 from chatbot.answer import history as hist
@@ -19,12 +20,22 @@ from chatbot.answer.excerpts import SentenceScorer
 from chatbot.answer.grounding import ground_citations, unsupported_numbers
 from chatbot.answer.language import detect_language
 from chatbot.answer.prompting import PromptSet, build_messages, load_prompts
+from chatbot.answer.window_states import StateStore
+from chatbot.answer.windows import (
+    Window,
+    WindowChoice,
+    check_suffix,
+    choose_window,
+    cut_windows,
+    window_prefix,
+    window_suffix,
+)
 from chatbot.config import Config
 from chatbot.embedders import make_embedder
 from chatbot.embedders.base import Embedder
 from chatbot.errors import ChatbotError, InputError, ModelError
 from chatbot.generation import make_generator
-from chatbot.generation.base import Generator
+from chatbot.generation.base import Generator, Message, holds_prefix_states
 from chatbot.search.indexing import ensure_index
 from chatbot.search.retrieval import Retriever
 from chatbot.types import (
@@ -81,6 +92,9 @@ class Pipeline:
         self._load_lock = threading.Lock()
         self._generate_lock = threading.Lock()
         self.index_warnings: tuple[str, ...] = ()
+        self._windows: tuple[Window, ...] | None = None
+        self._window_of: dict[str, Window] = {}
+        self._states: StateStore | None = None
 
     @classmethod
     def from_config(cls, config: Config) -> Pipeline:
@@ -154,6 +168,12 @@ class Pipeline:
         if self._too_weak(hits, language):
             yield from self._refuse(base, prompts, Timings(retrieve_ms, None, (time.perf_counter() - t0) * 1000))
             return
+
+        if self.config.answer_context == "window":
+            window_events = self._window_stream(base, history, prompts, t0, retrieve_ms)
+            if window_events is not None:
+                yield from window_events
+                return
 
         texts = self._excerpts((question, query), hits)
         messages = build_messages(question, hits, language, hist.previous_turn(question, history), texts=texts)
@@ -252,3 +272,118 @@ class Pipeline:
         sims = self.retriever.similarities(text, [h.chunk for h in hits])
         best = max(range(len(sims)), key=lambda i: sims[i])
         return best + 1 if sims[best] >= self.config.threshold_for(language) else None
+
+    # --- window mode (answer/windows.py) -----------------------------------------------------------------
+
+    def windows(self) -> tuple[Window, ...]:
+        """The article windows of the index (cut once, on first use)."""
+        retriever = self.retriever
+        with self._load_lock:
+            if self._windows is None:
+                articles = [self._articles[aid] for aid in self._articles]
+                self._windows = cut_windows(articles, retriever.chunks, self.config.window_tokens)
+                self._window_of = {c.chunk_id: w for w in self._windows for c in w.chunks}
+        return self._windows
+
+    def window_states(self, *, progress: bool = False) -> StateStore | None:
+        """The saved prefix states, built for the windows that fit the disk budget (None: the generator
+        holds no states). Building them takes a while once (the model reads every window)."""
+        generator = self.generator
+        if not holds_prefix_states(generator):
+            return None
+        windows = self.windows()
+        if self._states is None:
+            store = StateStore(self.config.index_dir, int(self.config.window_state_budget_mb * 1024 * 1024))
+            with self._generate_lock:
+                store.ensure(windows, generator, progress=progress)  # type: ignore[arg-type]
+            self._states = store
+        return self._states
+
+    def _window_stream(self, base: Answer, history: tuple[Turn, ...], prompts: PromptSet, t0: float,
+                       retrieve_ms: float) -> Iterator[Event] | None:
+        """The events of a window-mode answer, or None to answer in passage mode (the generator cannot
+        use a window prefix, or the window has no state within the disk budget)."""
+        generator = self.generator
+        local = holds_prefix_states(generator)
+        if not local and not getattr(generator, "serves_prefix_cache", False):
+            return None
+        self.windows()
+        choice = choose_window(base.hits, self._window_of)
+        if choice is None:
+            return None
+        state: Path | None = None
+        if local:
+            store = self.window_states(progress=True)
+            state = store.state_for(choice.window) if store is not None else None
+            if store is None or state is None:
+                return None  # a cold window: passage mode
+            store.record_use(choice.window)
+        return self._window_events(base, history, prompts, choice, state, local, t0, retrieve_ms)
+
+    def _window_events(self, base: Answer, history: tuple[Turn, ...], prompts: PromptSet, choice: WindowChoice,
+                       state: Path | None, local: bool, t0: float, retrieve_ms: float) -> Iterator[Event]:
+        generator = self.generator
+        window = choice.window
+        prefix = window_prefix(window)
+        base = replace(base, answer_context="window", window=choice.note)
+        previous = hist.previous_turn(base.question, history)
+        threshold = self.config.answerability_threshold
+        if local and threshold > 0:
+            with self._generate_lock:
+                p_yes = generator.yes_probability(  # type: ignore[attr-defined]
+                    prefix, check_suffix(base.question, base.language), state)
+            base = replace(base, window=f"{choice.note}; answerable p={p_yes:.2f}")
+            if p_yes < threshold:
+                yield from self._refuse(base, prompts, Timings(retrieve_ms, None, (time.perf_counter() - t0) * 1000))
+                return
+        suffix = window_suffix(base.question, base.language, choice.numbers[:3], previous)
+        pieces: list[str] = []
+        first_ms: float | None = None
+        with self._generate_lock:
+            if local:
+                stream = generator.stream_with_prefix(  # type: ignore[attr-defined]
+                    prefix, suffix, state, max_tokens=self.config.max_new_tokens)
+            else:
+                stream = generator.stream(prefix.messages(suffix), max_tokens=self.config.max_new_tokens)
+            for piece in self._hold_back_marker(stream, prompts.not_found_marker):
+                if first_ms is None:
+                    first_ms = (time.perf_counter() - t0) * 1000
+                pieces.append(piece)
+                yield Token(piece)
+        raw = "".join(pieces)
+        timings = Timings(retrieve_ms, first_ms, (time.perf_counter() - t0) * 1000)
+        base = replace(base, prompt_tokens=_evaluated_tokens(generator, suffix))
+        passages = list(window.texts)
+        if (not raw.strip() or model_refused(raw, prompts.not_found_marker)
+                or (self.config.refuse_unsupported_numbers
+                    and unsupported_numbers(raw, passages, base.question))):
+            yield from self._refuse(base, prompts, timings, streamed=bool(pieces))
+            return
+        yield Done(self._finish_window(base, raw, prompts, timings, window))
+
+    def _finish_window(self, base: Answer, raw: str, prompts: PromptSet, timings: Timings, window: Window) -> Answer:
+        """Citations ``[n]`` number the window's passages: parsed, grounded and mapped back to them."""
+        marker = prompts.not_found_marker
+        text = raw.replace(marker, "").strip() if marker in raw.upper() else raw.strip()
+        hits = window.hits()
+        parsed = cite.parse_citations(text, len(hits))
+        grounded = ground_citations(parsed.text, list(window.texts), self.config.grounding_margin)
+        text, numbers = grounded.text, grounded.numbers
+        if not numbers:
+            n = self._supporting_passage(text, hits, base.language)
+            if n is not None:
+                text, numbers = cite.append_citation(text, n), (n,)
+        return replace(base, text=text, citations=cite.citations_for(numbers, hits), timings_ms=timings)
+
+
+def _evaluated_tokens(generator: Generator, suffix: str) -> int | None:
+    """Prompt tokens the model read for the last answer (the suffix, plus the prefix if it was not held)."""
+    stats = getattr(generator, "last_stats", None)
+    if isinstance(stats, dict):
+        return int(stats.get("prompt_tokens", 0)) - int(stats.get("cached_tokens", 0))
+    if stats is not None and hasattr(stats, "prompt_tokens"):
+        return int(stats.prompt_tokens) - int(stats.cached_tokens)
+    try:
+        return generator.count_tokens([Message("user", suffix)])
+    except Exception:  # noqa: BLE001 - a count is a nicety
+        return None

@@ -110,6 +110,8 @@ class Answer:
     prompt_tokens: int | None = None
     search_query: str = ""
     notice: str | None = None  # e.g. "question truncated to 2000 characters"
+    answer_context: str = "passages"  # "window": answered from an article window (citations number it)
+    window: str | None = None  # window mode: which window, and why it was chosen
 
     def to_dict(self) -> dict:
         """The batch JSON contract (without ``id``, which the caller adds)."""
@@ -141,6 +143,9 @@ class Answer:
         }
         if self.notice:
             out["notice"] = self.notice
+        if self.answer_context != "passages":
+            out["answer_context"] = self.answer_context
+            out["window"] = self.window
         return out
 
 

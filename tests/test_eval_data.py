@@ -31,7 +31,7 @@ QA_FIELDS = {"id": str, "language": str, "type": str, "user_input": str, "refere
              "reference_contexts": list, "article_ids": list, "answerable": bool, "split": str}
 RETRIEVAL_FIELDS = {"id": str, "language": str, "query": str, "article_id": str, "evidence": str, "type": str}
 LANGUAGES = {"id", "en"}
-SPLITS = {"dev", "heldout"}
+SPLITS = {"dev", "heldout", "heldout2"}
 BOILERPLATE = ("Komentar (", "Sumber:", ".jpg", "No data", "TONTON VIDEONYA")
 MAX_EVIDENCE_CHARS = 150
 
@@ -48,8 +48,14 @@ def _read_jsonl(path: Path) -> list[dict]:
 
 
 @lru_cache(maxsize=1)
-def _qa() -> tuple[dict, ...]:
+def _qa_main() -> tuple[dict, ...]:
     return tuple(_read_jsonl(EVAL / "qa.jsonl"))
+
+
+@lru_cache(maxsize=1)
+def _qa() -> tuple[dict, ...]:
+    """qa.jsonl and the second held-out split (qa_heldout2.jsonl), checked by the same rules."""
+    return _qa_main() + tuple(_read_jsonl(EVAL / "qa_heldout2.jsonl"))
 
 
 @lru_cache(maxsize=1)
@@ -159,7 +165,7 @@ def test_every_article_has_enough_answerable_items():
 
 
 def test_heldout_split_is_about_a_quarter_and_spread():
-    rows = _qa()
+    rows = _qa_main()
     heldout = [r for r in rows if r["split"] == "heldout"]
     share = len(heldout) / len(rows)
     assert 0.2 <= share <= 0.3, f"heldout share {share:.2f}"
@@ -247,3 +253,12 @@ def test_retrieval_evidence_is_verbatim_and_short(where):
             errors.append(f"{row['id']}: evidence longer than {MAX_EVIDENCE_CHARS} characters")
         errors += _quote_errors(row["id"], row["evidence"], [row["article_id"]], texts, where)
     assert not errors, "\n".join(errors)
+
+
+def test_second_heldout_split_has_the_mix_of_the_first_file():
+    rows = [r for r in _qa() if r["split"] == "heldout2"]
+    assert len(rows) == 60
+    langs = Counter(r["language"] for r in rows)
+    assert min(langs.values()) >= 28, langs
+    assert {r["type"] for r in rows} == QA_TYPES
+    assert not {r["user_input"] for r in rows} & {r["user_input"] for r in _qa_main()}, "no repeated question"

@@ -31,7 +31,7 @@ from typing import Any
 from chatbot.evaluation.harness import EvalRun, ItemResult, RetrievalResult
 
 REPORT_FORMAT = "chatbot-eval/1"
-SCOPES = ("dev", "heldout")
+SCOPES = ("dev", "heldout", "heldout2")
 HELDOUT_NOTE = ("The held-out split is held back for the final report only: do not tune prompts, thresholds "
                 "or retrieval settings on it.")
 

@@ -30,12 +30,15 @@ ANSWER_SETTINGS = ("embedder", "chunk_tokens", "chunk_overlap_tokens", "index_ki
                    "max_new_tokens", "temperature", "context_tokens", "refusal_threshold",
                    "refusal_threshold_cross_lingual", "grounding_margin",
                    "refuse_unsupported_numbers", "passage_budget_chars",
-                   "history_turns", "max_question_chars")
+                   "history_turns", "max_question_chars", "answer_context", "window_tokens",
+                   "window_context_tokens", "answerability_threshold")
 
 
 # Settings added after answers were cached, with the value that answers exactly as before they existed.
 # At that value they stay out of the fingerprint, so the stored answers remain valid.
-NEUTRAL_SETTINGS: dict[str, Any] = {"passage_budget_chars": 0}
+NEUTRAL_SETTINGS: dict[str, Any] = {"passage_budget_chars": 0, "answer_context": "passages",
+                                    "window_tokens": 3200, "window_context_tokens": 4096,
+                                    "answerability_threshold": 0.0}
 
 
 def answer_settings(config: Config) -> dict[str, Any]:

@@ -42,8 +42,9 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--retrieval-checks", type=Path, default=None, metavar="PATH",
                    help=f"retrieval-only checks (default: {DEFAULT_CHECKS}, skipped if absent)")
     g.add_argument("--limit", type=int, metavar="N", help="only the first N items (and N retrieval checks)")
-    g.add_argument("--split", choices=["dev", "heldout", "all"], default="dev",
-                   help="which split to run (default: dev; heldout is for the final report only)")
+    g.add_argument("--split", choices=["dev", "heldout", "heldout2", "all"], default="dev",
+                   help="which split to run (default: dev; heldout and heldout2, in eval/qa_heldout2.jsonl, are "
+                        "for the final report only)")
     g.add_argument("--language", choices=["id", "en", "all"], default="all",
                    help="only questions in this language (default: all)")
     g.add_argument("--cached", action="store_true",

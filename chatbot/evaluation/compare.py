@@ -105,7 +105,7 @@ def compare_reports(old_json: Path, new_json: Path) -> str:
     out = [f"# {Path(old_json).name} -> {Path(new_json).name}", ""]
     changes = _settings_changes(old, new)
     out += ["Settings changed: " + ("; ".join(changes) if changes else "none") + ".", ""]
-    common = [s for s in ("dev", "heldout") if s in old["summary"] and s in new["summary"]]
+    common = [s for s in ("dev", "heldout", "heldout2") if s in old["summary"] and s in new["summary"]]
     for scope in common + (["all"] if len(common) != 1 else []):
         o, n = old["summary"][scope], new["summary"][scope]
         out += [f"## {scope} ({o['overall']['n']} -> {n['overall']['n']} items)", ""]

@@ -71,7 +71,8 @@ def _one_line(text: str, limit: int = MAX_TEXT) -> str:
 def primary_scope(data: dict[str, Any]) -> str:
     """The split the headline numbers are for: dev when it was run, else held-out, else all."""
     summary = data["summary"]
-    return "dev" if "dev" in summary else "heldout" if "heldout" in summary else "all"
+    return ("dev" if "dev" in summary else "heldout" if "heldout" in summary
+            else "heldout2" if "heldout2" in summary else "all")
 
 
 # --------------------------------------------------------------------------- tables

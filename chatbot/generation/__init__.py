@@ -48,7 +48,7 @@ def make_generator(spec: str, config: Config) -> Generator:
         build = build_info()
         repack = resolve_repack(config.llama_repack, config.cache_dir, build.key if build else None)
         return LlamaCppGenerator(path, config.cache_dir, repack=repack,
-                                 threads=config.threads, context_tokens=config.context_tokens,
+                                 threads=config.threads, context_tokens=config.generator_context_tokens(),
                                  temperature=config.temperature)
     if kind == "transformers" and rest:
         from chatbot.generation.transformers_backend import TransformersGenerator

@@ -109,3 +109,58 @@ class FirstPassageGenerator(FunctionGenerator):
 
     def __init__(self) -> None:
         super().__init__(first_passage_reply, name="fake")
+
+
+class PrefixStateFake:
+    """A generator that holds prefix states, for window-mode tests: it records what it was asked to
+    evaluate (``prefilled``: prefixes saved; ``evaluated``: (prefix text or None when restored, suffix) per
+    answer) and answers with ``reply(prefix, suffix)``. A "state" file holds the prefix text; its size is
+    ``bytes_per_token`` per whitespace word, like a KV cache. ``identity`` stands for the model."""
+
+    def __init__(self, reply: Callable[[str, str], str] | None = None, *, identity: str = "fake-model",
+                 bytes_per_token: int = 10, yes: float = 0.9, name: str = "fake:prefix-states") -> None:
+        self.name = name
+        self.identity = identity
+        self.bytes_per_token = bytes_per_token
+        self.yes = yes
+        self._reply = reply or (lambda prefix, suffix: "Jawaban dari jendela [1].")
+        self.prefilled: list[str] = []
+        self.evaluated: list[tuple[str | None, str]] = []
+        self.calls: list[tuple[Message, ...]] = []
+
+    def state_identity(self) -> str:
+        return self.identity
+
+    def save_prefix_state(self, prefix, path) -> dict:
+        from pathlib import Path
+
+        text = prefix.system + prefix.user_prefix
+        self.prefilled.append(prefix.user_prefix)
+        tokens = len(text.split())
+        data = text.encode("utf-8")
+        data += b"\0" * max(0, tokens * self.bytes_per_token - len(data))
+        Path(path).write_bytes(data)
+        return {"tokens": tokens, "bytes": len(data), "seconds": 0.0}
+
+    def _evaluate(self, prefix, suffix: str, state) -> None:
+        from pathlib import Path
+
+        restored = state is not None and Path(state).is_file() and Path(state).read_bytes().rstrip(b"\0") == (
+            prefix.system + prefix.user_prefix).encode("utf-8")
+        self.evaluated.append((None if restored else prefix.user_prefix, suffix))
+
+    def stream_with_prefix(self, prefix, suffix: str, state, *, max_tokens: int) -> Iterator[str]:
+        self._evaluate(prefix, suffix, state)
+        self.calls.append(tuple(prefix.messages(suffix)))
+        return _truncate(self._reply(prefix.user_prefix, suffix), max_tokens)
+
+    def yes_probability(self, prefix, suffix: str, state) -> float:
+        self._evaluate(prefix, suffix, state)
+        return self.yes
+
+    def stream(self, messages: Sequence[Message], *, max_tokens: int) -> Iterator[str]:
+        self.calls.append(tuple(messages))
+        return _truncate(first_passage_reply(messages), max_tokens)
+
+    def count_tokens(self, messages: Sequence[Message]) -> int:
+        return count_words(messages)

@@ -16,6 +16,8 @@ one object runs one generation at a time.
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -24,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from chatbot.errors import ChatbotError, ModelError
-from chatbot.generation.base import Message
+from chatbot.generation.base import Message, PrefixPrompt
 from chatbot.generation.model_files import MODEL_FILENAME, bundled_model_path
 
 LLAMA_CPP_PIN = "llama-cpp-python==0.3.36"
@@ -106,6 +108,7 @@ class LlamaCppGenerator:
         self._formatter: Any = None
         self._load_lock = threading.Lock()
         self._run_lock = threading.Lock()
+        self._prefix_tokens: dict[tuple[str, bool], list[int]] = {}
 
     # --- loading ---------------------------------------------------------------------------------------
 
@@ -234,6 +237,199 @@ class LlamaCppGenerator:
                                                   time.perf_counter() - started)
         finally:
             self._run_lock.release()
+
+
+    # --- prefix states (window mode, see chatbot/answer/window_states.py) ------------------------------
+
+    def state_identity(self) -> str:
+        """What a saved prefix state depends on besides its text: the model file, the build options and
+        the context layout. A state saved under another identity is never restored."""
+        from chatbot.generation.model_files import MODEL_SHA256
+
+        if self.model_path is None:
+            model = f"sha256:{MODEL_SHA256}"
+        else:
+            st = self.model_path.stat()
+            model = f"{self.model_path.resolve()}:{st.st_size}:{st.st_mtime_ns}"
+        try:
+            import llama_cpp
+
+            version = getattr(llama_cpp, "__version__", "?")
+        except ImportError:  # pragma: no cover - loading fails first with the install hint
+            version = "?"
+        options = {k: self.options[k] for k in sorted(self.options) if k not in ("use_mmap", "use_mlock")}
+        return json.dumps({"model": model, "llama_cpp": version, "n_ctx": self.context_tokens,
+                           "options": options}, sort_keys=True, default=str)
+
+    def _split_tokens(self, prefix: PrefixPrompt, suffix: str) -> tuple[list[int], list[int]]:
+        """The templated prompt of ``prefix.messages(suffix)`` as prefix tokens and suffix tokens.
+
+        The template is rendered once with a marker between the prefix and the suffix, and the two sides
+        are tokenized separately: the prefix tokens are then the same for every suffix."""
+        llm = self.load()
+        marker = "\u0000PREFIX-END\u0000"
+        messages = prefix.messages(marker + suffix)
+        if self._formatter is None:
+            text = "".join(f"{m.role}: {m.content}\n" for m in messages) + "assistant: "
+            add_bos = True
+        else:
+            result = self._formatter(messages=_messages_payload(messages))
+            text, add_bos = result.prompt, not result.added_special
+        head, _, tail = text.partition(marker)
+        key = (head, add_bos)
+        cached = self._prefix_tokens.get(key)
+        if cached is None:
+            cached = llm.tokenize(head.encode("utf-8"), add_bos=add_bos, special=True)
+            self._prefix_tokens = {key: cached}  # one prefix at a time: the windows' texts are large
+        return list(cached), llm.tokenize(tail.encode("utf-8"), add_bos=False, special=True)
+
+    def _hold_prefix(self, llm: Any, tokens: list[int], state: Path | None) -> int:
+        """Make the KV cache hold exactly ``tokens`` first: kept, restored from ``state``, or evaluated.
+        Returns the number of prefix tokens evaluated (0 when kept or restored)."""
+        n = len(tokens)
+        if llm.n_tokens >= n and list(llm.input_ids[:n]) == tokens:
+            llm.n_tokens = n
+            return 0
+        llm.reset()
+        llm._ctx.kv_cache_clear()
+        if state is not None and state.is_file() and self._restore(llm, tokens, state):
+            return 0
+        llm.reset()
+        llm._ctx.kv_cache_clear()
+        llm.eval(tokens)
+        return n
+
+    def _restore(self, llm: Any, tokens: list[int], state: Path) -> bool:
+        import ctypes
+
+        import llama_cpp
+
+        capacity = self.context_tokens
+        out = (llama_cpp.llama_token * capacity)()
+        count = ctypes.c_size_t(0)
+        read = llama_cpp.llama_state_seq_load_file(llm._ctx.ctx, str(state).encode("utf-8"), 0, out, capacity,
+                                                   ctypes.byref(count))
+        if not read or list(out[: count.value]) != tokens:
+            return False  # unreadable, or saved for other tokens: evaluate instead
+        llm.input_ids[: len(tokens)] = tokens
+        llm.n_tokens = len(tokens)
+        llm._requires_eval = True
+        return True
+
+    def save_prefix_state(self, prefix: PrefixPrompt, path: Path) -> dict:
+        """Evaluate ``prefix`` and save its KV cache and tokens (not the logits) atomically at ``path``."""
+
+        import llama_cpp
+
+        llm = self.load()
+        tokens, _ = self._split_tokens(prefix, "")
+        if len(tokens) + 64 >= self.context_tokens:
+            raise ModelError(f"The window prefix takes {len(tokens)} tokens but the model's context holds "
+                             f"{self.context_tokens}. Lower window_tokens or raise window_context_tokens.")
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
+        if not self._run_lock.acquire(timeout=_BUSY_TIMEOUT_S):
+            raise ModelError("The llama.cpp model is still busy with another answer; try again shortly.")
+        try:
+            started = time.perf_counter()
+            llm.reset()
+            llm._ctx.kv_cache_clear()
+            llm.eval(tokens)
+            seconds = time.perf_counter() - started
+            array = (llama_cpp.llama_token * len(tokens))(*tokens)
+            written = llama_cpp.llama_state_seq_save_file(llm._ctx.ctx, str(tmp).encode("utf-8"), 0, array,
+                                                          len(tokens))
+            if not written:
+                raise ModelError(f"llama.cpp could not write the state file {tmp}.")
+            os.replace(tmp, path)
+        except ChatbotError:
+            raise
+        except Exception as err:
+            raise ModelError(f"The llama.cpp model failed while saving a prefix state: {err}") from err
+        finally:
+            tmp.unlink(missing_ok=True)
+            self._run_lock.release()
+        return {"tokens": len(tokens), "bytes": path.stat().st_size, "seconds": seconds}
+
+    def stream_with_prefix(self, prefix: PrefixPrompt, suffix: str, state: Path | None, *,
+                           max_tokens: int) -> Iterator[str]:
+        llm = self.load()
+        head, tail = self._split_tokens(prefix, suffix)
+        if len(head) + len(tail) + 1 >= self.context_tokens:
+            raise ModelError(f"The prompt takes {len(head) + len(tail)} tokens but the model's context holds "
+                             f"{self.context_tokens}. Raise window_context_tokens.")
+        return self._run_prefixed(llm, head, tail, state, max_tokens)
+
+    def _run_prefixed(self, llm: Any, head: list[int], tail: list[int], state: Path | None,
+                      max_tokens: int) -> Iterator[str]:
+        if not self._run_lock.acquire(timeout=_BUSY_TIMEOUT_S):
+            raise ModelError("The llama.cpp model is still busy with another answer; try again shortly.")
+        try:
+            started = time.perf_counter()
+            first: float | None = None
+            pieces = 0
+            chunks = None
+            evaluated = len(tail)
+            try:
+                evaluated += self._hold_prefix(llm, head, state)
+                chunks = llm.create_completion(
+                    prompt=head + tail, max_tokens=max_tokens, stream=True, temperature=self.temperature,
+                    seed=self.seed, repeat_penalty=1.0, stop=["<|im_end|>", "<|endoftext|>"])
+                for chunk in chunks:
+                    text = chunk["choices"][0].get("text")
+                    if text:
+                        if first is None:
+                            first = time.perf_counter() - started
+                        pieces += 1
+                        yield text
+            except ChatbotError:
+                raise
+            except GeneratorExit:
+                raise
+            except Exception as err:
+                raise ModelError(f"The llama.cpp model failed while generating: {err}") from err
+            finally:
+                if chunks is not None:
+                    chunks.close()
+                total = len(head) + len(tail)
+                self.last_stats = GenerationStats(total, total - evaluated, pieces, first,
+                                                  time.perf_counter() - started)
+        finally:
+            self._run_lock.release()
+
+    def yes_probability(self, prefix: PrefixPrompt, suffix: str, state: Path | None) -> float:
+        import numpy as np
+
+        llm = self.load()
+        head, tail = self._split_tokens(prefix, suffix)
+        if not self._run_lock.acquire(timeout=_BUSY_TIMEOUT_S):
+            raise ModelError("The llama.cpp model is still busy with another answer; try again shortly.")
+        try:
+            self._hold_prefix(llm, head, state)
+            llm.eval(tail)
+            logits = np.ctypeslib.as_array(llm._ctx.get_logits_ith(-1), shape=(llm.n_vocab(),))
+            yes = self._word_ids(llm, ("yes", "Yes", "YES", " yes", " Yes"))
+            no = self._word_ids(llm, ("no", "No", "NO", " no", " No"))
+            top = float(max(logits[yes].max(), logits[no].max()))
+            p_yes = float(np.exp(logits[yes] - top).sum())
+            p_no = float(np.exp(logits[no] - top).sum())
+        except ChatbotError:
+            raise
+        except Exception as err:
+            raise ModelError(f"The llama.cpp model failed while checking answerability: {err}") from err
+        finally:
+            self._run_lock.release()
+        return p_yes / (p_yes + p_no) if p_yes + p_no > 0 else 0.5
+
+    @staticmethod
+    def _word_ids(llm: Any, words: Sequence[str]) -> list[int]:
+        ids = []
+        for w in words:
+            toks = llm.tokenize(w.encode("utf-8"), add_bos=False, special=False)
+            if len(toks) == 1 and toks[0] not in ids:
+                ids.append(toks[0])
+        return ids
 
 
 def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:

@@ -27,6 +27,10 @@ TOKENS_PER_MESSAGE = 4
 
 
 class OpenAIGenerator:
+    # Window mode sends each window's prefix byte-identical: the server's own prefix cache (vLLM automatic
+    # prefix caching, SGLang's radix cache, llama.cpp server's cache_prompt) then skips re-reading it.
+    serves_prefix_cache = True
+
     def __init__(self, base_url: str, model: str = "default", api_key: str | None = None,
                  timeout: float = 120, temperature: float = 0.0, seed: int | None = 0) -> None:
         if not base_url.startswith(("http://", "https://")):

@@ -33,8 +33,8 @@ from typing import IO, Any
 import chatbot
 from chatbot.config import Config
 from chatbot.errors import InputError, ModelError
-from chatbot.generation.base import Message
-from chatbot.generation.worker import config_to_json, messages_to_json
+from chatbot.generation.base import Message, PrefixPrompt
+from chatbot.generation.worker import config_to_json, messages_to_json, prefix_to_json
 
 _EOF = object()
 
@@ -232,6 +232,42 @@ class SupervisedGenerator:
             raise
         return self._pieces(child, rid)
 
+    # --- prefix states (window mode): the states live in the child, which restores and saves them ----
+
+    def state_identity(self) -> str:
+        with self._lock:
+            child = self._child()
+            return str(self._call(child, {"op": "state_identity"}, timeout_s=self.stall_timeout_s,
+                                  during="while naming the model"))
+
+    def save_prefix_state(self, prefix: PrefixPrompt, path: Path) -> dict:
+        with self._lock:
+            child = self._child()
+            return dict(self._call(child, {"op": "save_prefix_state", "prefix": prefix_to_json(prefix),
+                                           "path": str(path)},
+                                   timeout_s=self.load_timeout_s, during="while saving a prefix state"))
+
+    def yes_probability(self, prefix: PrefixPrompt, suffix: str, state: Path | None) -> float:
+        with self._lock:
+            child = self._child()
+            return float(self._call(child, {"op": "yes_probability", "prefix": prefix_to_json(prefix),
+                                            "suffix": suffix, "state": str(state) if state else None},
+                                    timeout_s=self.stall_timeout_s, during="while checking answerability"))
+
+    def stream_with_prefix(self, prefix: PrefixPrompt, suffix: str, state: Path | None, *,
+                           max_tokens: int) -> Iterator[str]:
+        if not self._lock.acquire(timeout=self.load_timeout_s):
+            raise ModelError("The language model is still busy with another answer; try again shortly.")
+        try:
+            child = self._child()
+            rid = self._send(child, {"op": "stream_with_prefix", "prefix": prefix_to_json(prefix),
+                                     "suffix": suffix, "state": str(state) if state else None,
+                                     "max_tokens": int(max_tokens)}, "while answering")
+        except BaseException:
+            self._lock.release()
+            raise
+        return self._pieces(child, rid)
+
     def _pieces(self, child: _Child, rid: int) -> Iterator[str]:
         finished = False
         try:
@@ -269,6 +305,8 @@ class SupervisedGenerator:
                 self._child_ref[0] = None
                 return
             if reply.get("id") == rid and ("done" in reply or "error" in reply):
+                if reply.get("stats") is not None:
+                    self.last_stats = reply["stats"]
                 return
         child.kill()
         self._child_ref[0] = None

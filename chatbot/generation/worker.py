@@ -4,7 +4,10 @@ Started as ``python -m chatbot.generation.worker``. The protocol is one JSON obj
 
 - requests on stdin: ``{"id": 1, "op": "init", "spec": "llama-cpp", "config": {...}}`` once, then
   ``{"id": n, "op": "stream", "messages": [...], "max_tokens": 160}``, ``{"id": n, "op": "count_tokens",
-  "messages": [...]}`` or ``{"id": n, "op": "cancel"}`` (stop the stream with that id early);
+  "messages": [...]}`` or ``{"id": n, "op": "cancel"}`` (stop the stream with that id early); for
+  generators that hold prefix states (window mode) also ``state_identity``, ``save_prefix_state``
+  (``prefix``, ``path``), ``yes_probability`` (``prefix``, ``suffix``, ``state``) and
+  ``stream_with_prefix`` (``prefix``, ``suffix``, ``state``, ``max_tokens``; streamed like ``stream``);
 - replies on the protocol channel: ``{"id": n, "piece": "..."}`` for each streamed piece, then
   ``{"id": n, "done": true, "stats": {...}}``; ``{"id": n, "result": ...}`` for other requests; and
   ``{"id": n, "error": "...", "kind": "ModelError"}`` when a request fails.
@@ -31,7 +34,7 @@ from typing import IO, Any
 
 from chatbot.config import Config
 from chatbot.errors import ChatbotError
-from chatbot.generation.base import Generator, Message
+from chatbot.generation.base import Generator, Message, PrefixPrompt
 
 # Config fields whose values are paths: sent as strings, turned back into Paths here.
 _PATH_FIELDS = ("corpus_dir", "index_dir", "cache_dir")
@@ -54,6 +57,18 @@ def messages_to_json(messages: Sequence[Message]) -> list[dict[str, str]]:
 
 def messages_from_json(data: list[dict[str, str]]) -> list[Message]:
     return [Message(m["role"], m["content"]) for m in data]  # type: ignore[arg-type]
+
+
+def prefix_to_json(prefix: PrefixPrompt) -> dict[str, str]:
+    return {"system": prefix.system, "user_prefix": prefix.user_prefix}
+
+
+def prefix_from_json(data: dict[str, str]) -> PrefixPrompt:
+    return PrefixPrompt(data["system"], data["user_prefix"])
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value else None
 
 
 class _Channel:
@@ -120,9 +135,14 @@ def serve(requests: IO[str], channel: _Channel,
             elif op == "count_tokens":
                 n = generator.count_tokens(messages_from_json(request["messages"]))
                 channel.send(id=rid, result=n)
-            elif op == "stream":
-                pieces = generator.stream(messages_from_json(request["messages"]),
-                                          max_tokens=int(request["max_tokens"]))
+            elif op in ("stream", "stream_with_prefix"):
+                if op == "stream":
+                    pieces = generator.stream(messages_from_json(request["messages"]),
+                                              max_tokens=int(request["max_tokens"]))
+                else:
+                    pieces = generator.stream_with_prefix(  # type: ignore[attr-defined]
+                        prefix_from_json(request["prefix"]), request["suffix"], _path(request.get("state")),
+                        max_tokens=int(request["max_tokens"]))
                 try:
                     for piece in pieces:
                         with lock:
@@ -135,6 +155,16 @@ def serve(requests: IO[str], channel: _Channel,
                     if callable(close):
                         close()
                 channel.send(id=rid, done=True, stats=_stats(generator))
+            elif op == "state_identity":
+                channel.send(id=rid, result=generator.state_identity())  # type: ignore[attr-defined]
+            elif op == "save_prefix_state":
+                stats = generator.save_prefix_state(  # type: ignore[attr-defined]
+                    prefix_from_json(request["prefix"]), Path(request["path"]))
+                channel.send(id=rid, result=stats)
+            elif op == "yes_probability":
+                p = generator.yes_probability(  # type: ignore[attr-defined]
+                    prefix_from_json(request["prefix"]), request["suffix"], _path(request.get("state")))
+                channel.send(id=rid, result=float(p))
             else:
                 channel.send(id=rid, error=f"Unknown request {op!r}.", kind="ModelError")
         except ChatbotError as err:

@@ -330,6 +330,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--top-k", type=int, help="passages given to the model")
     parser.add_argument("--passage-budget", type=non_negative_int, dest="passage_budget_chars", metavar="CHARS",
                         help="speed mode: characters of passage text in the prompt (default 0: whole passages)")
+    parser.add_argument("--answer-context", choices=["window", "passages"],
+                        help="window: answer from the article window of the best passage, held as a cached "
+                             "prompt prefix; passages: the top-k passages (default passages)")
     parser.add_argument("--threads", type=int, help="CPU threads for the models")
     parser.add_argument("--corpus", type=Path, help="folder of article .txt files")
     parser.add_argument("--index", type=Path, help="index folder")
@@ -351,6 +354,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         embedder=args.embedder,
         top_k=args.top_k,
         passage_budget_chars=args.passage_budget_chars,
+        answer_context=args.answer_context,
         threads=args.threads,
         corpus_dir=args.corpus,
         index_dir=args.index,
