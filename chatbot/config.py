@@ -90,6 +90,9 @@ class Config:
     # dev split: 1500 cuts first-token time p50 10.5 -> 6.2 s (~600 instead of ~970 prompt tokens) but costs
     # accuracy (id 83 -> 75 %, en 57 -> 55 %), so it is an opt-in speed mode (`--passage-budget`).
     passage_budget_chars: int = 0
+    # An answer that comes out in another language than the question's (the 1.5B model sometimes copies the
+    # Indonesian passages for an English question) is rewritten once in the question's language.
+    answer_language_guard: bool = True
     history_turns: int = 3
     max_question_chars: int = 2000
 

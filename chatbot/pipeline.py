@@ -19,7 +19,7 @@ from chatbot.answer import history as hist
 from chatbot.answer.excerpts import SentenceScorer
 from chatbot.answer.grounding import ground_citations, unsupported_numbers
 from chatbot.answer.language import detect_language
-from chatbot.answer.prompting import PromptSet, build_messages, load_prompts
+from chatbot.answer.prompting import PromptSet, build_messages, load_prompts, strip_citations
 from chatbot.answer.window_states import StateStore
 from chatbot.answer.windows import (
     Window,
@@ -192,6 +192,8 @@ class Pipeline:
                 pieces.append(piece)
                 yield Token(piece)
         raw = "".join(pieces)
+        if raw.strip() and not model_refused(raw, prompts.not_found_marker):
+            raw = self._in_language(raw, language, prompts)
         timings = Timings(retrieve_ms, first_ms, (time.perf_counter() - t0) * 1000)
         base = replace(base, prompt_tokens=prompt_tokens)
         if not raw.strip() or model_refused(raw, prompts.not_found_marker) or self._invents_numbers(raw, base):
@@ -208,6 +210,17 @@ class Pipeline:
             if self._scorer is None:
                 self._scorer = SentenceScorer(self.embedder)
         return self._scorer.excerpts(queries, [h.chunk.text for h in hits], budget)
+
+    def _in_language(self, raw: str, language: Language, prompts: PromptSet) -> str:
+        """``raw``, or its rewrite in ``language`` when it came out in the other one (one more generation)."""
+        if not self.config.answer_language_guard:
+            return raw
+        if detect_language(strip_citations(raw), default=language) == language:
+            return raw
+        messages = [Message("user", prompts.rewrite.format(answer=raw.strip()))]
+        with self._generate_lock:
+            rewritten = "".join(self.generator.stream(messages, max_tokens=self.config.max_new_tokens)).strip()
+        return rewritten if rewritten and detect_language(rewritten, default=language) == language else raw
 
     def _invents_numbers(self, raw: str, base: Answer) -> bool:
         """The answer states a number that no passage (nor the question) contains: not from the articles."""

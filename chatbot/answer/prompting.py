@@ -44,6 +44,7 @@ class PromptSet:
     history: str
     not_found_marker: str
     refusal: str
+    rewrite: str  # asks for an answer again in this language, {answer} being the answer to rewrite
 
 
 @lru_cache(maxsize=4)

@@ -91,13 +91,20 @@ class FunctionGenerator:
 
 
 _PASSAGE = re.compile(r"^\s*\[1\]\s*(.+?)\s*$", re.MULTILINE)
+_TO_REWRITE = re.compile(r"^Answer: (.+)\Z", re.MULTILINE | re.DOTALL)
 
 
 def first_passage_reply(messages: Sequence[Message]) -> str:
-    """The first sentence of passage ``[1]`` in the last user message, cited; a no-answer note otherwise."""
+    """The first sentence of passage ``[1]`` in the last user message, cited; a no-answer note otherwise.
+
+    Asked to rewrite an answer (the prompt ends in "Answer: ..."), it repeats it: a fake cannot translate.
+    """
     prompt = next((m.content for m in reversed(messages) if m.role == "user"), "")
     match = _PASSAGE.search(prompt)
     if not match:
+        rewrite = _TO_REWRITE.search(prompt)
+        if rewrite:
+            return rewrite.group(1).strip()
         return "I could not find the answer in the passages."
     text = match.group(1)
     sentence = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0]
