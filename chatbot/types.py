@@ -185,3 +185,4 @@ class PipelineInfo:
     n_articles: int
     n_chunks: int
     index_dir: str
+    warnings: tuple[str, ...] = ()  # files skipped when the index was loaded, and why

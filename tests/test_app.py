@@ -59,7 +59,13 @@ def test_main_builds_the_config_from_flags_and_prints_the_url(monkeypatch, capsy
         return FakePipeline(token_delay_s=0.0)
 
     fake_pipeline_module(monkeypatch, from_config)
-    monkeypatch.setattr(app, "create_app", lambda pipeline: StubDemo())
+    def create_app(pipeline, export_dir):
+        seen["export_dir"] = export_dir
+        assert export_dir.is_dir() and export_dir.name.startswith("chatbot-export-")
+        (export_dir / "s1").mkdir()
+        return StubDemo()
+
+    monkeypatch.setattr(app, "create_app", create_app)
     rc = app.main(
         [
             "--generator",
@@ -89,6 +95,7 @@ def test_main_builds_the_config_from_flags_and_prints_the_url(monkeypatch, capsy
     )
     assert seen["launch"]["server_name"] == "127.0.0.1" and seen["launch"]["share"] is False
     assert seen["blocked"] and seen["closed"]
+    assert not seen["export_dir"].exists()  # the export folders go when the server stops
     out = capsys.readouterr().out
     assert "Running on http://127.0.0.1:7999" in out and "3 articles" in out
 
@@ -96,7 +103,7 @@ def test_main_builds_the_config_from_flags_and_prints_the_url(monkeypatch, capsy
 def test_main_exits_with_the_message_when_the_index_cannot_load(monkeypatch, capsys):
     broken = FakePipeline(info_error=IndexStoreError("The index in index/ is corrupt: run `chatbot index`."))
     fake_pipeline_module(monkeypatch, lambda config: broken)
-    monkeypatch.setattr(app, "create_app", lambda pipeline: pytest.fail("must not serve a broken index"))
+    monkeypatch.setattr(app, "create_app", lambda pipeline, **kw: pytest.fail("must not serve a broken index"))
     assert app.main([]) == 1
     assert "corrupt" in capsys.readouterr().err
 

@@ -19,7 +19,7 @@ RETRIEVED_KEYS = {"rank", "chunk_id", "article_id", "score", "text"}
 
 def test_parse_line_forms_and_errors():
     assert parse_line('{"id": "a", "question": "Q?"}', 1).turns == ("Q?",)
-    assert parse_line('{"id": 7, "turns": ["A?", "B?"]}', 2).id == "7"
+    assert parse_line('{"id": 7, "turns": ["A?", "B?"]}', 2).id == 7  # ids stay what they were
     with pytest.raises(InputError, match="line 3"):
         parse_line("{not json", 3)
     with pytest.raises(InputError, match="line 4"):
@@ -39,7 +39,9 @@ def test_batch_contract_order_errors_and_turns(fake_config, tmp_path):
         '{"id": "q3", "question": "Berapa delegasi yang hadir?"}',
     ]
     results = list(run_batch(pipe, lines, progress=False))
-    assert [r["id"] for r in results] == ["q1", None, "q2", "q3"]
+    assert [r["id"] for r in results] == ["q1", None, None, "q2", "q3"]  # one result per line, blank too
+    assert [r["line"] for r in results] == [1, 2, 3, 4, 5]
+    assert "blank" in results.pop(2)["error"]
     ok = results[0]
     assert KEYS <= set(ok) and ok["language"] == "id" and ok["refused"] is False
     assert set(ok["citations"][0]) == CITATION_KEYS

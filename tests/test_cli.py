@@ -82,4 +82,4 @@ def test_passage_budget_flag_reaches_the_config_and_rejects_negatives(fake_confi
     with pytest.raises(SystemExit) as exit_info:
         build_parser().parse_args(["ask", "q", "--passage-budget", "-1"])
     assert exit_info.value.code == 2
-    assert "must be 0 or more" in capsys.readouterr().err
+    assert "must be a whole number from 0 to 20000, got '-1'" in capsys.readouterr().err

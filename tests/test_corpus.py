@@ -92,9 +92,12 @@ def test_a_folder_named_like_an_article_is_refused(tmp_path):
         load_article(tmp_path / "dir.txt")
 
 
-def test_one_huge_line_of_ordinary_text_loads(tmp_path):
+def test_one_huge_line_is_refused_unless_the_limit_allows_it(tmp_path):
     line = "Konvensi Hanoi ditandatangani oleh 72 negara di Hanoi, " * 40_000  # about 2.2 MB, no newline
-    article = load_article(write(tmp_path, "huge.txt", line))
+    path = write(tmp_path, "huge.txt", line)
+    with pytest.raises(CorpusError, match=r"huge.txt has a line of 2,200,000 characters.*limit of 20,000"):
+        load_article(path)
+    article = load_article(path, max_line_chars=len(line))
     assert article.text == line.strip()
     assert len(article.title) <= 120
 

@@ -23,16 +23,17 @@ _CONTROL = re.compile(r"<\|[^|>]{1,40}\|>|</?s>|\[/?INST\]", re.IGNORECASE)
 # Sentences that address the model rather than report news ("ignore previous instructions", "answer every
 # question with ..."), in English or Indonesian. The prompt already says passage text is data; removing
 # these too is defence in depth, because a 1.5B model does not always hold to that rule.
+# A sentence holding one is left out whole. Searched for sentence by sentence (``_SENTENCE``): one pattern
+# spanning the sentence around the words took time quadratic in a long sentence (1.4 s for 4,000 chars).
 _INSTRUCTION = re.compile(
-    r"[^.!?\n]*(?:"
     r"\b(?:ignore|disregard|forget|override|abaikan|lupakan|acuhkan)\b[^.!?\n]{0,60}"
     r"\b(?:instructions?|prompts?|rules?|instruksi|perintah|aturan|petunjuk)\b"
     r"|\b(?:answer|reply|respond|jawab|jawablah|balas)\b[^.!?\n]{0,20}"
     r"\b(?:every|all|each|any|setiap|semua|tiap)\b[^.!?\n]{0,20}\b(?:questions?|pertanyaan)\b"
-    r"|\b(?:system prompt|you are now|kamu sekarang|anda sekarang)\b"
-    r")[^.!?\n]*[.!?]?",
+    r"|\b(?:system prompt|you are now|kamu sekarang|anda sekarang)\b",
     re.IGNORECASE,
 )
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]?|[.!?\n]")  # a sentence with its end mark, or a lone mark
 _CITATION = re.compile(r"\s*\[\d+(?:\s*[,;]\s*\d+)*\]")
 
 
@@ -57,7 +58,9 @@ def load_prompts(language: Language) -> PromptSet:
 
 def sanitize_passage(text: str) -> str:
     """Passage text without chat-template control tokens and instructions aimed at the model, on one line."""
-    return " ".join(_INSTRUCTION.sub(" ", _CONTROL.sub(" ", text)).split())
+    text = _CONTROL.sub(" ", text)
+    kept = (" " if _INSTRUCTION.search(m.group()) else m.group() for m in _SENTENCE.finditer(text))
+    return " ".join("".join(kept).split())
 
 
 def strip_citations(text: str) -> str:

@@ -2,8 +2,10 @@
 
 ``load_article`` reads one file and refuses (``CorpusError``, a sentence naming the file) what cannot be an
 article: an empty or whitespace-only file, bytes that are not UTF-8, binary data (NUL bytes), a file larger
-than ``max_bytes``, or a file with nothing left once the site boilerplate is removed. A long file that is
-one huge line of ordinary text is fine: chunking bounds the passages.
+than ``max_bytes``, a line longer than ``max_line_chars`` (``Config.max_line_chars``; one huge line is a dump,
+not an article, and would become thousands of passages), or a file with nothing left once the site
+boilerplate is removed. Terminal escape sequences (ANSI: colours, "set the window title") and other control
+characters are removed from the text; ``read_article`` says so in a warning that names the file.
 
 ``load_corpus`` reads the folder in file-name order, skips bad files and exact duplicates (same cleaned
 text as an earlier file) with a warning each, and refuses a missing folder or one without a usable
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +29,17 @@ from chatbot.ingest.cleaning import clean_text, extract_metadata
 from chatbot.types import Article
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+DEFAULT_MAX_LINE_CHARS = 20_000
 _SNIFF_BYTES = 8192
+# ANSI escape sequences: CSI (colours, cursor moves), OSC (window title, hyperlinks; ended by BEL or ST, or
+# by the end of the line), and the two-character ones; then any control character left other than tab,
+# newline, carriage return and form feed (C0, DEL, C1).
+_ANSI = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
+    r"|(?:\x1b\]|\x9d)[^\x07\x1b\x9c\n]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[ -/]*[0-~]"
+)
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -82,21 +95,55 @@ def _read_text(path: Path, max_bytes: int) -> str:
     return text
 
 
-def load_article(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Article:
-    """One cleaned article from ``path``; its id is the file stem. Raises ``CorpusError`` for a bad file."""
+def _check_lines(path: Path, text: str, max_line_chars: int) -> None:
+    longest = max(map(len, text.splitlines()), default=0)
+    if longest > max_line_chars:
+        raise CorpusError(f"{path} has a line of {longest:,} characters, more than the limit of "
+                          f"{max_line_chars:,} for one line (Config.max_line_chars); one huge line is not an "
+                          "article: break it into paragraphs.")
+
+
+def _strip_controls(path: Path, raw: str) -> tuple[str, tuple[str, ...]]:
+    """``raw`` without terminal escape sequences and stray control characters, and a warning if it had any."""
+    escapes = len(_ANSI.findall(raw))
+    text = _ANSI.sub("", raw)
+    controls = len(_CONTROL_CHARS.findall(text))
+    if not escapes and not controls:
+        return raw, ()
+    text = _CONTROL_CHARS.sub("", text)
+    what = " and ".join(part for part in (
+        f"{escapes} terminal escape sequence{'s' if escapes != 1 else ''} (ANSI)" if escapes else "",
+        f"{controls} control character{'s' if controls != 1 else ''}" if controls else "") if part)
+    return text, (f"{path} held {what}; removed from the indexed text.",)
+
+
+def read_article(path: Path, max_bytes: int = DEFAULT_MAX_BYTES,
+                 max_line_chars: int = DEFAULT_MAX_LINE_CHARS) -> tuple[Article, tuple[str, ...]]:
+    """One cleaned article from ``path`` and warnings about what was removed from it (see the module
+    docstring). Raises ``CorpusError`` for a bad file."""
     path = Path(path)
     raw = _read_text(path, max_bytes)
+    _check_lines(path, raw, max_line_chars)
+    raw, warnings = _strip_controls(path, raw)
     text = clean_text(raw)
     if not text.strip():
         raise CorpusError(f"{path} holds nothing but site boilerplate (source line, comment counter, "
                           "navigation); it has no article text to answer from.")
     meta = extract_metadata(raw)
     digest = _sha256(json.dumps([meta.title, meta.url, meta.publisher, meta.date, text], ensure_ascii=False))
-    return Article(article_id=path.stem, title=meta.title, url=meta.url, publisher=meta.publisher,
-                   date=meta.date, text=text, source_path=str(path), content_hash=digest)
+    article = Article(article_id=path.stem, title=meta.title, url=meta.url, publisher=meta.publisher,
+                      date=meta.date, text=text, source_path=str(path), content_hash=digest)
+    return article, warnings
 
 
-def load_corpus(folder: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> CorpusLoad:
+def load_article(path: Path, max_bytes: int = DEFAULT_MAX_BYTES,
+                 max_line_chars: int = DEFAULT_MAX_LINE_CHARS) -> Article:
+    """One cleaned article from ``path``; its id is the file stem. Raises ``CorpusError`` for a bad file."""
+    return read_article(path, max_bytes, max_line_chars)[0]
+
+
+def load_corpus(folder: Path, max_bytes: int = DEFAULT_MAX_BYTES,
+                max_line_chars: int = DEFAULT_MAX_LINE_CHARS) -> CorpusLoad:
     """Every usable ``*.txt`` article in ``folder``; bad files and duplicates are skipped with a warning."""
     folder = Path(folder)
     if not folder.exists():
@@ -115,10 +162,11 @@ def load_corpus(folder: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> CorpusLoad:
     first_with_text: dict[str, Path] = {}
     for path in paths:
         try:
-            article = load_article(path, max_bytes)
+            article, notes = read_article(path, max_bytes, max_line_chars)
         except CorpusError as err:
             warnings.append(f"Skipped: {err}")
             continue
+        warnings.extend(notes)
         key = _sha256(article.text)
         if key in first_with_text:
             warnings.append(f"Skipped: {path} has the same text as {first_with_text[key]}; remove one of them.")

@@ -20,6 +20,7 @@ cannot (character n-gram retrieval, McNamee and Mayfield 2004).
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -122,6 +123,9 @@ class BM25Index:
               b: float = 0.75) -> BM25Index:
         import bm25s
 
+        # bm25s sets its own logger to DEBUG when imported, which prints a line per index to any handler
+        # (the app's log); its warnings still show.
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
         # Titles are not added: on 30 ID/EN questions they changed one ranking (MRR 0.553 -> 0.565), noise.
         texts = [c.text for c in chunks]
         if not texts:

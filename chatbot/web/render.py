@@ -6,8 +6,10 @@ window of its article; renders the "sources only" view shown as soon as retrieva
 conversation to Markdown and JSON; writes the status line.
 
 Every piece of text that comes from a model, an article or a person is passed through ``html.escape``
-before any markup is added, so a ``<script>`` in an article or an answer is shown as text and never runs.
-Only ``http(s)`` URLs become links.
+before any markup is added, so a ``<script>`` in an article or an answer is shown as text and never runs;
+the Markdown export escapes it too, so a viewer that renders HTML in Markdown shows it as text. Only
+``http(s)`` URLs become links. No function here raises on any string: lone surrogates become U+FFFD
+(``boundary.scrub``), and the JSON export writes them as escapes.
 
 What it deliberately does not do: import gradio, call the pipeline, read files or keep state. The app
 (``chatbot/web/app.py``) looks the articles up and passes them in as a mapping.
@@ -16,13 +18,13 @@ What it deliberately does not do: import gradio, call the pipeline, read files o
 from __future__ import annotations
 
 import html
-import json
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from urllib.parse import urlparse
 
+from chatbot.boundary import json_dumps, scrub
 from chatbot.types import Answer, Article, Chunk, Hit, Language, PipelineInfo
 
 NOT_FOUND_BADGE: Mapping[str, str] = MappingProxyType(
@@ -35,7 +37,7 @@ _NUMBER = re.compile(r"\d+")
 
 
 def _esc(text: str) -> str:
-    return html.escape(text, quote=True)
+    return html.escape(scrub(text), quote=True)
 
 
 def _multiline(text: str) -> str:
@@ -329,19 +331,31 @@ def status_text(info: PipelineInfo) -> str:
 
 
 def render_status(info: PipelineInfo) -> str:
-    return f'<div class="status-line">{_esc(status_text(info))}</div>'
+    """The status line, and the corpus warnings (files skipped, escapes removed) in a closed section."""
+    warnings = ""
+    if info.warnings:
+        n = len(info.warnings)
+        items = "".join(f"<li>{_esc(w)}</li>" for w in info.warnings)
+        warnings = (f'<details class="status-warnings"><summary>⚠ {n} warning{"s" if n != 1 else ""} about the '
+                    f"articles</summary><ul>{items}</ul></details>")
+    return f'<div class="status-line">{_esc(status_text(info))}{warnings}</div>'
 
 
 def render_status_error(message: str) -> str:
     return f'<div class="status-line status-error" role="alert">⚠ {_esc(message)}</div>'
 
 
+def _md(text: str) -> str:
+    """Text for Markdown with its HTML shown as text (``<b>`` stays visible, a ``<script>`` never runs)."""
+    return html.escape(scrub(text), quote=False)
+
+
 def _md_link_text(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+    return _md(text).replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
 
 
 def _quote(text: str) -> str:
-    return "\n".join("> " + line if line.strip() else ">" for line in text.strip().split("\n"))
+    return "\n".join("> " + line if line.strip() else ">" for line in _md(text).strip().split("\n"))
 
 
 def conversation_to_markdown(
@@ -350,28 +364,28 @@ def conversation_to_markdown(
     """The conversation as Markdown: each question, its answer and its numbered, quoted sources."""
     out = [f"# {title}", ""]
     for turn, answer in enumerate(answers, start=1):
-        out += [f"## {turn}. {answer.question}", ""]
+        out += [f"## {turn}. {' '.join(_md(answer.question).split())}", ""]
         if answer.refused:
             badge = badge_for(answer.language)
-            out += [f"*{badge}.* {answer.text.strip()}", ""]
+            out += [f"*{badge}.* {_md(answer.text).strip()}", ""]
         else:
-            out += [answer.text.strip(), ""]
+            out += [_md(answer.text).strip(), ""]
         if answer.notice:
-            out += [f"*Note: {answer.notice}*", ""]
+            out += [f"*Note: {_md(answer.notice)}*", ""]
         if answer.citations:
             out += ["**Sources**", ""]
             for c in answer.citations:
                 url = safe_url(c.chunk.url)
                 name = _md_link_text(c.chunk.title)
                 link = f"[{name}]({url})" if url else name
-                out += [f"{c.n}. {link} — {c.chunk.publisher}", "", _quote(c.chunk.text), ""]
+                out += [f"{c.n}. {link} — {_md(c.chunk.publisher)}", "", _quote(c.chunk.text), ""]
     return "\n".join(out).rstrip() + "\n"
 
 
 def conversation_to_json(answers: Sequence[Answer]) -> str:
     """The conversation as JSON: ``{"turns": [{"turn": 1, **Answer.to_dict()}, ...]}``."""
     turns = [{"turn": turn, **answer.to_dict()} for turn, answer in enumerate(answers, start=1)]
-    return json.dumps({"turns": turns}, ensure_ascii=False, indent=2) + "\n"
+    return json_dumps({"turns": turns}, indent=2) + "\n"
 
 
 def badge_for(language: Language) -> str:

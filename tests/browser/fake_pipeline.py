@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from chatbot.answer.citations import citations_for, parse_citations
 from chatbot.answer.language import detect_language
 from chatbot.answer.prompting import load_prompts
-from chatbot.errors import InputError
+from chatbot.boundary import prepare_question
 from chatbot.types import (
     Answer,
     Article,
@@ -207,12 +207,14 @@ class FakePipeline:
                 return event.answer
         raise AssertionError("stream ended without Done")
 
+    def load(self, notify: Callable[[str], None] | None = None) -> None:
+        """Nothing to load; ``app.main`` calls it before serving."""
+
     def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[Event]:
-        if not isinstance(question, str) or not question.strip():
-            raise InputError("The question is empty: type a question about the articles.")
+        prepared = prepare_question(question, 2000)  # the real input boundary: InputError when empty
         with self._lock:
             self.calls.append((question, tuple(history)))
-        return self._stream(" ".join(question.split()), tuple(history))
+        return self._stream(prepared.text, tuple(history))
 
     # --- internals ------------------------------------------------------------------------------------
 
