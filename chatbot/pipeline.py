@@ -27,6 +27,7 @@ from chatbot.answer.windows import (
     check_suffix,
     choose_window,
     cut_windows,
+    load_window_prompts,
     window_prefix,
     window_suffix,
 )
@@ -275,8 +276,9 @@ class Pipeline:
             yield buffer
 
     def _finish(self, base: Answer, raw: str, prompts: PromptSet, timings: Timings) -> Answer:
-        marker = prompts.not_found_marker
-        text = raw.replace(marker, "").strip() if marker in raw.upper() else raw.strip()
+        text = raw.strip()
+        for marker in (load_window_prompts().not_found_marker, prompts.not_found_marker):
+            text = text.replace(marker, "").strip() if marker in text.upper() else text
         parsed = cite.parse_citations(text, len(base.hits))
         grounded = ground_citations(parsed.text, [h.chunk.text for h in base.hits], self.config.grounding_margin)
         text, numbers = grounded.text, grounded.numbers
@@ -358,6 +360,7 @@ class Pipeline:
                 yield from self._refuse(base, prompts, Timings(retrieve_ms, None, (time.perf_counter() - t0) * 1000))
                 return
         suffix = window_suffix(base.question, base.language, choice.numbers[:3], previous)
+        window_marker = load_window_prompts().not_found_marker
         pieces: list[str] = []
         first_ms: float | None = None
         with self._generate_lock:
@@ -366,7 +369,7 @@ class Pipeline:
                     prefix, suffix, state, max_tokens=self.config.max_new_tokens)
             else:
                 stream = generator.stream(prefix.messages(suffix), max_tokens=self.config.max_new_tokens)
-            for piece in self._hold_back_marker(stream, prompts.not_found_marker):
+            for piece in self._hold_back_marker(stream, window_marker):
                 if first_ms is None:
                     first_ms = (time.perf_counter() - t0) * 1000
                 pieces.append(piece)
@@ -375,7 +378,7 @@ class Pipeline:
         timings = Timings(retrieve_ms, first_ms, (time.perf_counter() - t0) * 1000)
         base = replace(base, prompt_tokens=_evaluated_tokens(generator, suffix))
         passages = list(window.texts)
-        if (not raw.strip() or model_refused(raw, prompts.not_found_marker)
+        if (not raw.strip() or model_refused(raw, window_marker) or model_refused(raw, prompts.not_found_marker)
                 or (self.config.refuse_unsupported_numbers
                     and unsupported_numbers(raw, passages, base.question))):
             yield from self._refuse(base, prompts, timings, streamed=bool(pieces))
@@ -384,8 +387,9 @@ class Pipeline:
 
     def _finish_window(self, base: Answer, raw: str, prompts: PromptSet, timings: Timings, window: Window) -> Answer:
         """Citations ``[n]`` number the window's passages: parsed, grounded and mapped back to them."""
-        marker = prompts.not_found_marker
-        text = raw.replace(marker, "").strip() if marker in raw.upper() else raw.strip()
+        text = raw.strip()
+        for marker in (load_window_prompts().not_found_marker, prompts.not_found_marker):
+            text = text.replace(marker, "").strip() if marker in text.upper() else text
         hits = window.hits()
         parsed = cite.parse_citations(text, len(hits))
         grounded = ground_citations(parsed.text, list(window.texts), self.config.grounding_margin)

@@ -408,3 +408,13 @@ def test_real_pipeline_with_fake_models_on_real_items(real_corpus_fake_models, t
     files = write_report(run, tmp_path / "reports", chart=False)
     data = json.loads(files.json.read_text(encoding="utf-8"))
     assert data["info"]["n_articles"] == 5 and data["summary"]["dev"]["overall"]["n"] == 4
+
+
+def test_record_keeps_the_window_note():
+    from chatbot.evaluation.harness import score_item
+
+    item = qa("id-num-009", "Berapa negara?", keywords=[["72"]])
+    answer = Answer(question="Berapa negara?", language="id", text="72 negara.", refused=False,
+                    answer_context="window", window="window a1 passages [1]-[3]; answerable p=0.81")
+    record = score_item(item, [answer])
+    assert record.window == answer.window and record.correct

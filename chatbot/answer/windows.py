@@ -9,8 +9,9 @@ so the UI highlights it as in passage mode.
 
 ``window_prefix`` builds the prefix (system rules and the numbered passages) from ``prompts/window.toml``.
 It does not depend on the question or its language: one saved state serves every question on the window.
-``window_suffix`` builds what follows it for one question (previous turn, the passage-number hint, the
-question with the not-found rule and the language instruction). ``choose_window`` picks the window for a
+``window_suffix`` builds what follows it for one question (previous turn, the passage-number hint when
+``window.toml`` has one, the question and the language instruction; the not-found rule sits in the
+prefix's rules only). ``choose_window`` picks the window for a
 question from its ranked hits.
 
 Pure functions over data; no model calls here (the states are ``window_states``'s job).
@@ -72,6 +73,7 @@ class WindowPrompts:
     prefix: str
     passage: str
     suffix: dict[str, dict[str, str]]  # language -> history, hint, question, check
+    not_found_marker: str  # the phrase the rules tell the model to write (one for both languages)
     sha256: str  # of the prompt file's prefix part (system, prefix, passage): part of every state key
 
 
@@ -83,7 +85,7 @@ def load_window_prompts(name: str = PROMPT_FILE) -> WindowPrompts:
     # The suffix tables are read per question and never enter a saved state, so editing them keeps the
     # states; an edit to the prefix part gives every state a new key.
     prefix_part = "\0".join((data["system"], data["prefix"], data["passage"]))
-    return WindowPrompts(data["system"], data["prefix"], data["passage"], suffix,
+    return WindowPrompts(data["system"], data["prefix"], data["passage"], suffix, data["not_found_marker"],
                          hashlib.sha256(prefix_part.encode("utf-8")).hexdigest())
 
 
@@ -164,7 +166,7 @@ def window_suffix(question: str, language: Language, numbers: Sequence[int], pre
         answer = strip_citations(previous.answer)[:max_history_chars]
         history = s["history"].format(question=sanitize_passage(previous.question),
                                       answer=sanitize_passage(answer))
-    hint = s["hint"].format(numbers=", ".join(f"[{n}]" for n in numbers)) if numbers else ""
+    hint = s["hint"].format(numbers=", ".join(f"[{n}]" for n in numbers)) if numbers and s["hint"] else ""
     return history + hint + s["question"].format(question=sanitize_passage(question))
 
 

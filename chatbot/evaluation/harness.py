@@ -91,6 +91,7 @@ class ItemResult:
     hedged: bool | None = None
     timings_ms: Timings | None = None
     prompt_tokens: int | None = None
+    window: str | None = None  # window mode: the window note (its choice; the answerability p if checked)
     cached: bool = False
     error: str | None = None
 
@@ -220,6 +221,7 @@ def score_item(item: EvalItem, answers: Sequence[Answer], articles: Mapping[str,
         earlier_answers=tuple(a.text for a in answers[:-1]),
         timings_ms=answer.timings_ms,
         prompt_tokens=answer.prompt_tokens,
+        window=answer.window,
         cached=cached,
         **scores,
     )
