@@ -36,7 +36,6 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from chatbot.answer.prompting import sanitize_passage
 from chatbot.errors import InputError
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -83,6 +82,8 @@ class Prepared:
 
 def prepare_question(question: str, max_chars: int) -> Prepared:
     """The question to answer, cleaned, on one line and at most ``max_chars`` long; ``InputError`` if empty."""
+    from chatbot.answer.prompting import sanitize_passage  # here: the rest of this module imports nothing
+
     if not isinstance(question, str):
         raise InputError(f"The question must be text, not {type(question).__name__}.")
     text = " ".join(clean_text(question).split())

@@ -27,7 +27,7 @@ from chatbot.errors import ChatbotError, ModelError
 from chatbot.generation import make_generator
 from chatbot.generation.base import Generator
 from chatbot.search.indexing import IndexBuild, ensure_index
-from chatbot.search.relevance import NonsenseBaseline
+from chatbot.search.relevance import NonsenseBaseline, RareTerms
 from chatbot.search.retrieval import Retriever
 from chatbot.types import (
     Answer,
@@ -61,6 +61,7 @@ class Pipeline:
         self._retriever: Retriever | None = None
         self._build: IndexBuild | None = None
         self._nonsense: NonsenseBaseline | None = None
+        self._rare: RareTerms | None = None
         self._scorer: SentenceScorer | None = None
         self._articles: dict[str, Article] = {}
         self._load_lock = threading.Lock()
@@ -194,7 +195,8 @@ class Pipeline:
 
     def _too_weak(self, hits: Sequence[Hit], language: Language, query: str | None = None) -> bool:
         """Refuse before the model: no passage, a best passage below the similarity threshold, or (given the
-        search ``query``) a best passage hardly closer to it than nonsense is (``search/relevance.py``)."""
+        search ``query``) a best passage hardly closer to it than nonsense is, and no term of the query that
+        is rare in the passages (``search/relevance.py``)."""
         if not hits:
             return True
         if self.config.retrieval == "bm25":
@@ -202,13 +204,23 @@ class Pipeline:
         best = max(h.score for h in hits)
         if best < self.config.threshold_for(language):
             return True
-        return query is not None and self._nonsense_margin(query, best) < self.config.margin_for(language)
+        if query is None or self._nonsense_margin(query, best) >= self.config.margin_for(language):
+            return False
+        return not self._rare_terms.in_query(query)  # a bare name ("UNODC") is no nonsense
 
     def _nonsense_margin(self, query: str, best: float) -> float:
         with self._load_lock:
             if self._nonsense is None:
                 self._nonsense = NonsenseBaseline(self.embedder)
         return self._nonsense.margin(query, best)
+
+    @property
+    def _rare_terms(self) -> RareTerms:
+        chunks = self.retriever.chunks
+        with self._load_lock:
+            if self._rare is None:
+                self._rare = RareTerms(chunks, self.config.relevance_rare_term_share)
+        return self._rare
 
     def _refuse(self, base: Answer, prompts: PromptSet, timings: Timings, streamed: bool = False
                 ) -> Iterator[Event]:

@@ -21,6 +21,7 @@ from chatbot.evaluation.compare import compare_reports
 from chatbot.evaluation.dataset import filter_checks, filter_items, load_items, load_retrieval_checks
 from chatbot.evaluation.harness import EvalPipeline, run_eval
 from chatbot.evaluation.report import terminal_summary, write_report
+from chatbot.flags import int_in
 
 DEFAULT_DATASET = Path("eval/qa.jsonl")
 DEFAULT_CHECKS = Path("eval/retrieval.jsonl")
@@ -35,7 +36,8 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
                    help=f"questions with reference answers (default: {DEFAULT_DATASET})")
     g.add_argument("--retrieval-checks", type=Path, default=None, metavar="PATH",
                    help=f"retrieval-only checks (default: {DEFAULT_CHECKS}, skipped if absent)")
-    g.add_argument("--limit", type=int, metavar="N", help="only the first N items (and N retrieval checks)")
+    g.add_argument("--limit", type=int_in(1), metavar="N",
+                   help="only the first N items (and N retrieval checks), 1 or more")
     g.add_argument("--split", choices=["dev", "heldout", "all"], default="dev",
                    help="which split to run (default: dev; heldout is for the final report only)")
     g.add_argument("--language", choices=["id", "en", "all"], default="all",
