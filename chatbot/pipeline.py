@@ -1,9 +1,12 @@
 """The question-answering pipeline: question -> passages -> cited answer, as a stream of events.
 
 One ``Pipeline`` serves the CLI, the batch mode, the eval harness and the UI. It is cheap to construct;
-the index and the models load on first use, once, behind a lock. It keeps no per-user state: callers pass
-the conversation history in, so one object can serve many people at once. Refusal is decided here as well
-as by the model: a question whose best passage is not similar enough is refused before the model runs.
+the index and the models load on first use, once, behind a lock (or when an entry point calls ``load``
+with a ``notify`` that shows the warnings and any rebuild). It keeps no per-user state: callers pass
+the conversation history in, so one object can serve many people at once. Every question passes the input
+boundary (``boundary.prepare_question``) first. Refusal is decided here as well as by the model: a
+question whose best passage is not similar enough, or hardly closer to it than nonsense is
+(``search/relevance.py``), is refused before the model runs.
 """
 
 from __future__ import annotations
