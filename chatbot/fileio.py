@@ -1,16 +1,19 @@
 """Atomic file writes: write to a temporary file in the same folder, fsync, then rename over the target.
 
-A reader never sees a half-written file: either the old content or the new one.
+A reader never sees a half-written file: either the old content or the new one. Text is always written as
+UTF-8, whatever the string holds: lone surrogates become U+FFFD in text and ``\\uXXXX`` escapes in JSON
+(``chatbot.boundary``).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from chatbot.boundary import json_dumps, scrub
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -29,12 +32,12 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
+    atomic_write_bytes(path, scrub(text).encode("utf-8"))
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:
-    atomic_write_text(path, json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+    atomic_write_text(path, json_dumps(obj, indent=2) + "\n")
 
 
 def atomic_write_jsonl(path: Path, rows: Iterable[Any]) -> None:
-    atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    atomic_write_text(path, "".join(json_dumps(r) + "\n" for r in rows))

@@ -1,9 +1,12 @@
 """The question-answering pipeline: question -> passages -> cited answer, as a stream of events.
 
 One ``Pipeline`` serves the CLI, the batch mode, the eval harness and the UI. It is cheap to construct;
-the index and the models load on first use, once, behind a lock. It keeps no per-user state: callers pass
-the conversation history in, so one object can serve many people at once. Refusal is decided here as well
-as by the model: a question whose best passage is not similar enough is refused before the model runs.
+the index and the models load on first use, once, behind a lock (or when an entry point calls ``load``
+with a ``notify`` that shows the warnings and any rebuild). It keeps no per-user state: callers pass
+the conversation history in, so one object can serve many people at once. Every question passes the input
+boundary (``boundary.prepare_question``) first. Refusal is decided here as well as by the model: a
+question whose best passage is not similar enough, or hardly closer to it than nonsense is
+(``search/relevance.py``), is refused before the model runs.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from chatbot.errors import ChatbotError, ModelError
 from chatbot.generation import make_generator
 from chatbot.generation.base import Generator, Message, holds_prefix_states
 from chatbot.search.indexing import IndexBuild, ensure_index
-from chatbot.search.relevance import NonsenseBaseline
+from chatbot.search.relevance import NonsenseBaseline, RareTerms
 from chatbot.search.retrieval import Retriever
 from chatbot.types import (
     Answer,
@@ -73,6 +76,7 @@ class Pipeline:
         self._retriever: Retriever | None = None
         self._build: IndexBuild | None = None
         self._nonsense: NonsenseBaseline | None = None
+        self._rare: RareTerms | None = None
         self._scorer: SentenceScorer | None = None
         self._articles: dict[str, Article] = {}
         self._load_lock = threading.Lock()
@@ -228,7 +232,8 @@ class Pipeline:
 
     def _too_weak(self, hits: Sequence[Hit], language: Language, query: str | None = None) -> bool:
         """Refuse before the model: no passage, a best passage below the similarity threshold, or (given the
-        search ``query``) a best passage hardly closer to it than nonsense is (``search/relevance.py``)."""
+        search ``query``) a best passage hardly closer to it than nonsense is, and no term of the query that
+        is rare in the passages (``search/relevance.py``)."""
         if not hits:
             return True
         if self.config.retrieval == "bm25":
@@ -236,13 +241,23 @@ class Pipeline:
         best = max(h.score for h in hits)
         if best < self.config.threshold_for(language):
             return True
-        return query is not None and self._nonsense_margin(query, best) < self.config.margin_for(language)
+        if query is None or self._nonsense_margin(query, best) >= self.config.margin_for(language):
+            return False
+        return not self._rare_terms.in_query(query)  # a bare name ("UNODC") is no nonsense
 
     def _nonsense_margin(self, query: str, best: float) -> float:
         with self._load_lock:
             if self._nonsense is None:
                 self._nonsense = NonsenseBaseline(self.embedder)
         return self._nonsense.margin(query, best)
+
+    @property
+    def _rare_terms(self) -> RareTerms:
+        chunks = self.retriever.chunks
+        with self._load_lock:
+            if self._rare is None:
+                self._rare = RareTerms(chunks, self.config.relevance_rare_term_share)
+        return self._rare
 
     def _refuse(self, base: Answer, prompts: PromptSet, timings: Timings, streamed: bool = False
                 ) -> Iterator[Event]:

@@ -27,6 +27,7 @@ from chatbot.evaluation.dataset import (
 )
 from chatbot.evaluation.harness import EvalPipeline, run_eval
 from chatbot.evaluation.report import terminal_summary, write_report
+from chatbot.flags import int_in
 
 DEFAULT_DATASET = Path("eval/qa.jsonl")
 DEFAULT_CHECKS = Path("eval/retrieval.jsonl")
@@ -41,7 +42,8 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
                    help=f"questions with reference answers (default: {DEFAULT_DATASET})")
     g.add_argument("--retrieval-checks", type=Path, default=None, metavar="PATH",
                    help=f"retrieval-only checks (default: {DEFAULT_CHECKS}, skipped if absent)")
-    g.add_argument("--limit", type=int, metavar="N", help="only the first N items (and N retrieval checks)")
+    g.add_argument("--limit", type=int_in(1), metavar="N",
+                   help="only the first N items (and N retrieval checks), 1 or more")
     g.add_argument("--split", choices=["dev", "heldout", "heldout2", "all"], default="dev",
                    help="which split to run (default: dev; heldout and heldout2, in eval/qa_heldout2.jsonl, are "
                         "for the final report only)")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from chatbot.boundary import clean_text, scrub
 from chatbot.errors import InputError
 from chatbot.types import Language
 
@@ -137,18 +138,18 @@ def load_items(path: Path) -> tuple[EvalItem, ...]:
         if not all(isinstance(g, list) and g and all(isinstance(k, str) and k.strip() for k in g)
                    for g in groups):
             raise line.fail("field 'keywords' should be a list of non-empty lists of non-empty strings")
-        item = EvalItem(
-            id=line.text("id"),
+        item = EvalItem(  # questions through the input boundary, as a person's would be (no-op on eval/)
+            id=scrub(line.text("id")),
             language=line.choice("language", LANGUAGES),  # type: ignore[arg-type]
             type=line.text("type"),
-            user_input=line.text("user_input"),
+            user_input=clean_text(line.text("user_input")),
             reference=line.get("reference", str),
             keywords=tuple(tuple(g) for g in groups),
             reference_contexts=line.strings("reference_contexts"),
             article_ids=line.strings("article_ids"),
             answerable=line.get("answerable", bool),
             split=line.choice("split", SPLITS),  # type: ignore[arg-type]
-            turns=line.strings("turns", ()),
+            turns=tuple(clean_text(t) for t in line.strings("turns", ())),
         )
         if item.turns and item.turns[-1] != item.user_input:
             raise line.fail("the last of 'turns' must equal 'user_input'")

@@ -5,6 +5,7 @@
 - ``store.py``         save/load ``index/`` (manifest, chunks, vectors, faiss file) with checks
 - ``indexing.py``      ``ensure_index``: load, rebuild or update incrementally
 - ``retrieval.py``     ``Retriever``: dense, BM25, hybrid (weighted reciprocal rank fusion)
+- ``relevance.py``     the relevance gate's measure: margin over a nonsense baseline, rare terms
 
 May import ``ingest``; imports nothing from the later stages (``answer``, ``web``, ``pipeline``);
 ``tests/test_import_direction.py`` checks it.

