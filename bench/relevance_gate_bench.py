@@ -1,6 +1,6 @@
 """The relevance gate, measured: how well it separates real questions from nonsense and off-topic ones.
 
-    .venv/bin/python bench/relevance_gate_bench.py [--index index] [--threads 2]
+    .venv/bin/python bench/relevance_gate_bench.py [--index index] [--threads 2] [--report EVAL.json]
 
 Every question goes through the pipeline's own steps (the input boundary, language detection, the search
 query with the conversation so far, hybrid retrieval of the top-k passages, ``Pipeline._too_weak``) with
@@ -11,7 +11,9 @@ keyboard mash, digits, symbols, single words, characters of eval questions shuff
 questions in both languages, generated here with a fixed seed; none of them is one of the texts the gate
 compares with (``chatbot/search/relevance.py``). Bare names from the articles ("UNODC") are shown apart. Prints, per group, the best passage score, the margin over
 the nonsense baseline and how many the gate refuses, then the separation per language. Takes about a minute
-on two cores (plus building the index if there is none).
+on two cores (plus building the index if there is none). With ``--report`` (a saved ``chatbot eval``
+report), each item's recorded search query - for a follow-up, the one built with the model's real earlier
+answers - is gated too, to show which of those answers the gate would change.
 """
 
 from __future__ import annotations
@@ -196,11 +198,30 @@ def report(rows: list[Measured], config: Config) -> None:
           "digit in them.")
 
 
+def gate_report_queries(pipeline: Pipeline, path: Path) -> None:
+    """Each item of a saved eval report through the gate with the search query it was answered with."""
+    items = json.loads(path.read_text(encoding="utf-8"))["items"]
+    changed = []
+    for item in items:
+        queries = [*item["turns"][:-1], item["search_query"]] if item["turns"] else [item["search_query"]]
+        for query in queries:  # the earlier turns were searched alone unless they were follow-ups themselves
+            language = detect_language(item["question"] if query == item["search_query"] else query)
+            hits = pipeline.retriever.search(query, pipeline.config.top_k, language=language)
+            best = max(h.score for h in hits)
+            if best >= pipeline.config.threshold_for(language) and pipeline._too_weak(hits, language, query):
+                changed.append((item["id"], item["answerable"], item["refused"], query))
+    print(f"\n{path.name}: {len(items)} items; the margin refuses {len(changed)} search queries that the score "
+          "threshold alone lets through" + (":" if changed else "."))
+    for item_id, answerable, refused, query in changed:
+        print(f"  {item_id} (answerable: {answerable}, refused in the report: {refused}): {query[:80]!r}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--index", type=Path, default=Path("index"), help="index folder (default: index)")
     parser.add_argument("--corpus", type=Path, default=REPO / "corpus", help="corpus folder")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads for the embedder (default: 2)")
+    parser.add_argument("--report", type=Path, help="also gate the search queries of this saved eval report")
     args = parser.parse_args()
     config = Config(index_dir=args.index, corpus_dir=args.corpus, threads=max(1, args.threads))
     pipeline = Pipeline(config)
@@ -220,6 +241,8 @@ def main() -> int:
             print(f"  {text!r}: stopped by the input boundary (empty question)")
         else:
             print(f"  {text!r}: best {r.best:.3f}, margin {r.margin:+.4f}, refused: {r.refused}")
+    if args.report:
+        gate_report_queries(pipeline, args.report)
     return 0
 
 

@@ -34,7 +34,7 @@ from chatbot.answer.windows import (
     window_prefix,
     window_suffix,
 )
-from chatbot.boundary import Prepared, prepare_question
+from chatbot.boundary import Prepared, clean_text, prepare_question
 from chatbot.config import Config
 from chatbot.embedders import make_embedder
 from chatbot.embedders.base import Embedder
@@ -153,7 +153,10 @@ class Pipeline:
 
     def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[Event]:
         prepared = prepare_question(question, self.config.max_question_chars)
-        return self._stream(prepared, tuple(history)[-self.config.history_turns:])
+        turns = tuple(history)[-self.config.history_turns:]
+        turns = tuple(replace(t, question=clean_text(t.question), answer=clean_text(t.answer),
+                              search_query=clean_text(t.search_query)) for t in turns)  # as typed or kept
+        return self._stream(prepared, turns)
 
     def _stream(self, prepared: Prepared, history: tuple[Turn, ...]) -> Iterator[Event]:
         t0 = time.perf_counter()

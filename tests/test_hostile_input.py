@@ -86,6 +86,14 @@ def test_pipeline_and_eval_path(pipeline, name):
     json.dumps(answer.to_dict(), ensure_ascii=False).encode("utf-8")
 
 
+def test_hostile_history_passed_in_by_a_caller_is_cleaned_too(pipeline):
+    from chatbot.types import Turn
+
+    history = (Turn("Siapa ketua \ud800 komite?", "Mebarki \x1b[31m[1]", "Siapa ketua \ud800 komite?"),)
+    answer = pipeline.ask("Apa yang dia sampaikan?", history)
+    assert clean(answer.search_query) and "\ufffd" in answer.search_query
+
+
 @pytest.mark.parametrize("name", CASES)
 def test_cli_ask_text_and_json(fake_config, capsys, name):
     question, expect = HOSTILE[name]

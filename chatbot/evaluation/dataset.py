@@ -167,9 +167,9 @@ def load_retrieval_checks(path: Path) -> tuple[RetrievalCheck, ...]:
     for number, row in _read_jsonl(path):
         line = _Line(Path(path), number, row)
         check = RetrievalCheck(
-            id=line.text("id"),
+            id=scrub(line.text("id")),
             language=line.choice("language", LANGUAGES),  # type: ignore[arg-type]
-            query=line.text("query"),
+            query=clean_text(line.text("query")),
             article_id=line.text("article_id"),
             evidence=line.text("evidence"),
             type=line.get("type", str, ""),
