@@ -12,6 +12,10 @@ every "ask" event shares one queue slot (``concurrency_limit``, default 1): the 
 Gradio's queue (the page shows their position) instead of slowing everyone down. Loading the status line
 does not wait behind an answer.
 
+Input: each question is cleaned at the input boundary (``chatbot.boundary``) before it is shown or asked,
+so a lone surrogate or a control character cannot break the session. The exports live in a temporary
+``chatbot-export-*`` folder that is removed when the server stops (Ctrl-C or ``kill``).
+
 Not here: models, retrieval, prompts, HTML (see ``chatbot/``).
 """
 
@@ -388,6 +392,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         demo.block_thread()
     except KeyboardInterrupt:
         pass
+    except OSError as err:  # e.g. the port is taken
+        print(f"error: cannot serve on {args.host}:{args.port}: {for_terminal(str(err))}", file=sys.stderr)
+        return 1
     finally:
         demo.close()
         shutil.rmtree(export_dir, ignore_errors=True)
