@@ -103,7 +103,7 @@ def run_variant(name: str, threads: int, max_tokens: int) -> dict:
     from chatbot.generation.llama_cpp_backend import LlamaCppGenerator
 
     build = build_info()
-    repack = resolve_repack("auto", default_cache_dir(), build.key if build else None)  # as the app loads
+    repack = resolve_repack(Config().llama_repack, default_cache_dir(), build.key if build else None)  # as the app loads
     gen = LlamaCppGenerator(None, default_cache_dir(), threads=threads, repack=repack, options=VARIANTS[name],
                             progress=False)
     started = time.perf_counter()
@@ -194,7 +194,7 @@ def run_overhead(threads: int, rounds: int = 2) -> dict:
     from chatbot.generation.supervised import SupervisedGenerator
 
     build = build_info()
-    repack = resolve_repack("auto", default_cache_dir(), build.key if build else None)  # as the child loads
+    repack = resolve_repack(Config().llama_repack, default_cache_dir(), build.key if build else None)  # as the child loads
     local = LlamaCppGenerator(None, default_cache_dir(), threads=threads, repack=repack, progress=False)
     paras = paragraphs()
     prompts = [build_prompt(local, q, lang, kw, paras)[0] for q, lang, kw in PROMPTS]

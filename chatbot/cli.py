@@ -72,6 +72,9 @@ def _common_options() -> argparse.ArgumentParser:
                    help="answer model (default: llama-cpp, the bundled GGUF)")
     g.add_argument("--threads", type=THREADS, metavar="N",
                    help=f"CPU threads for the models, {THREADS.range} (default: all cores)")
+    g.add_argument("--llama-repack", choices=["on", "off", "auto"],
+                   help="llama.cpp's CPU repack buffers; auto: what `chatbot doctor --tune` measured faster on this "
+                        "CPU (default: on)")
     g.add_argument("--cache-dir", type=Path, metavar="DIR",
                    help="where the assembled model file is kept (default: ~/.cache/chatbot)")
     r = p.add_argument_group("retrieval and answers")
@@ -167,7 +170,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         cross = args.refusal_threshold - (base.refusal_threshold - base.refusal_threshold_cross_lingual)
     return base.with_(refusal_threshold_cross_lingual=cross,
         corpus_dir=args.corpus, index_dir=args.index, embedder=args.embedder, generator=args.generator,
-        threads=args.threads, cache_dir=args.cache_dir, retrieval=args.retrieval, top_k=args.top_k,
+        threads=args.threads, llama_repack=args.llama_repack, cache_dir=args.cache_dir, retrieval=args.retrieval, top_k=args.top_k,
         refusal_threshold=args.refusal_threshold, max_new_tokens=args.max_new_tokens,
         passage_budget_chars=args.passage_budget_chars,
         answer_context=getattr(args, "answer_context", None),

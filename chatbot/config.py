@@ -67,9 +67,11 @@ class Config:
     max_new_tokens: int = 160
     temperature: float = 0.0  # deterministic by default
     context_tokens: int = 2048
-    # llama.cpp's CPU repack buffers: "auto" uses what `chatbot doctor --tune` measured faster on this CPU
-    # (generation/tuning.py; on when nothing was measured), "on" or "off" force it.
-    llama_repack: Literal["auto", "on", "off"] = "auto"
+    # llama.cpp's CPU repack buffers: "on" (llama.cpp's default), "off", or "auto": what `chatbot doctor
+    # --tune` measured faster on this CPU (generation/tuning.py). Not "auto" by default: the choice changes
+    # the kernels' rounding and so some greedy answers, and a tune run on a busy machine picked the other
+    # setting than on a quiet one; answers must not depend on how loaded the machine was at set-up.
+    llama_repack: Literal["auto", "on", "off"] = "on"
     # Run llama.cpp in a supervised child process (generation/supervised.py): a native crash (segfault,
     # abort, out of memory) becomes a clear error and a restart on the next question, never a dead app.
     model_process: bool = True

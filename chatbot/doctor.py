@@ -85,7 +85,8 @@ def doctor(config: Config, *, seconds: float = 10.0, tune: bool = False, out: Pr
     """Print the diagnosis; 0 when everything checks, 1 when something will fail or is wrong.
 
     With ``tune``, the speed is measured with llama.cpp's repack buffers on and off (``seconds`` each),
-    and the faster is recorded for ``Config.llama_repack = "auto"`` (see ``generation.tuning``).
+    and the faster is recorded for ``Config.llama_repack = "auto"`` / ``--llama-repack auto`` (see
+    ``generation.tuning``); the default stays "on", so answers do not depend on the measurement.
     """
     problems: list[str] = []
     cpu = cpu_info()
@@ -150,11 +151,13 @@ def doctor(config: Config, *, seconds: float = 10.0, tune: bool = False, out: Pr
             r = results[choice]
             out(f"repack {label}: prompt {r['prompt_tps']:.0f} tokens/s, decode {r['decode_tps']:.1f} tokens/s, "
                 f"a typical answer {cost:.1f} s")
-        repack = on <= off
+        faster = on <= off
         if build is not None:
-            path = save_tuning(config.cache_dir, Tuning(build.key, repack, on, off))
-            out(f"tuned:      repack {'on' if repack else 'off'} is faster here; recorded in {path}")
-    result = results[repack]
+            path = save_tuning(config.cache_dir, Tuning(build.key, faster, on, off))
+            out(f"tuned:      repack {'on' if faster else 'off'} is faster here; recorded in {path} "
+                f"(used with --llama-repack auto)")
+            repack = resolve_repack(config.llama_repack, config.cache_dir, build.key)
+    result = results[repack]  # what the app loads with this configuration
     out(f"system:     {result['system_info']}")
     buffers = ", ".join(f"{k} {v:,.0f} MiB" for k, v in result["buffers_mib"].items()) or "not reported"
     out(f"buffers:    {buffers}")

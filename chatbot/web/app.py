@@ -344,6 +344,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="window: answer from the article window of the best passage, held as a cached "
                              "prompt prefix; passages: the top-k passages (default passages)")
     parser.add_argument("--threads", type=THREADS, help=f"CPU threads for the models, {THREADS.range}")
+    parser.add_argument("--llama-repack", choices=["on", "off", "auto"],
+                        help="llama.cpp's CPU repack buffers; auto: what `chatbot doctor --tune` measured faster "
+                             "(default: on)")
     parser.add_argument("--corpus", type=Path, help="folder of article .txt files")
     parser.add_argument("--index", type=Path, help="index folder")
     parser.add_argument(
@@ -366,6 +369,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         passage_budget_chars=args.passage_budget_chars,
         answer_context=args.answer_context,
         threads=args.threads,
+        llama_repack=args.llama_repack,
         corpus_dir=args.corpus,
         index_dir=args.index,
     )
