@@ -20,7 +20,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -205,20 +205,30 @@ class LlamaCppGenerator:
         return self._run(llm, messages, tokens, max_tokens)
 
     def _run(self, llm: Any, messages: Sequence[Message], tokens: list[int], max_tokens: int) -> Iterator[str]:
+        def start() -> tuple[Iterator[dict], int]:
+            cached = _common_prefix(llm._input_ids[: llm.n_tokens], tokens)
+            chunks = llm.create_chat_completion(
+                messages=_messages_payload(messages), max_tokens=max_tokens, stream=True,
+                temperature=self.temperature, seed=self.seed, repeat_penalty=1.0)
+            return chunks, cached
+
+        return self._timed_stream(start, lambda chunk: chunk["choices"][0]["delta"].get("content"), len(tokens))
+
+    def _timed_stream(self, start: Callable[[], tuple[Iterator[dict], int]],
+                      text_of: Callable[[dict], str | None], prompt_tokens: int) -> Iterator[str]:
+        """Yield the text of each chunk that ``start()`` opens (it returns the chunks and how many prompt
+        tokens came from the cache), one generation at a time, and record ``last_stats``."""
         if not self._run_lock.acquire(timeout=_BUSY_TIMEOUT_S):
             raise ModelError("The llama.cpp model is still busy with another answer; try again shortly.")
         try:
-            cached = _common_prefix(llm._input_ids[: llm.n_tokens], tokens)
             started = time.perf_counter()
             first: float | None = None
-            pieces = 0
-            chunks = None
+            pieces = cached = 0
+            chunks: Any = None
             try:
-                chunks = llm.create_chat_completion(
-                    messages=_messages_payload(messages), max_tokens=max_tokens, stream=True,
-                    temperature=self.temperature, seed=self.seed, repeat_penalty=1.0)
+                chunks, cached = start()
                 for chunk in chunks:
-                    text = chunk["choices"][0]["delta"].get("content")
+                    text = text_of(chunk)
                     if text:
                         if first is None:
                             first = time.perf_counter() - started
@@ -233,7 +243,7 @@ class LlamaCppGenerator:
             finally:
                 if chunks is not None:
                     chunks.close()
-                self.last_stats = GenerationStats(len(tokens), cached, pieces, first,
+                self.last_stats = GenerationStats(prompt_tokens, cached, pieces, first,
                                                   time.perf_counter() - started)
         finally:
             self._run_lock.release()
@@ -363,40 +373,16 @@ class LlamaCppGenerator:
 
     def _run_prefixed(self, llm: Any, head: list[int], tail: list[int], state: Path | None,
                       max_tokens: int) -> Iterator[str]:
-        if not self._run_lock.acquire(timeout=_BUSY_TIMEOUT_S):
-            raise ModelError("The llama.cpp model is still busy with another answer; try again shortly.")
-        try:
-            started = time.perf_counter()
-            first: float | None = None
-            pieces = 0
-            chunks = None
-            evaluated = len(tail)
-            try:
-                evaluated += self._hold_prefix(llm, head, state)
-                chunks = llm.create_completion(
-                    prompt=head + tail, max_tokens=max_tokens, stream=True, temperature=self.temperature,
-                    seed=self.seed, repeat_penalty=1.0, stop=["<|im_end|>", "<|endoftext|>"])
-                for chunk in chunks:
-                    text = chunk["choices"][0].get("text")
-                    if text:
-                        if first is None:
-                            first = time.perf_counter() - started
-                        pieces += 1
-                        yield text
-            except ChatbotError:
-                raise
-            except GeneratorExit:
-                raise
-            except Exception as err:
-                raise ModelError(f"The llama.cpp model failed while generating: {err}") from err
-            finally:
-                if chunks is not None:
-                    chunks.close()
-                total = len(head) + len(tail)
-                self.last_stats = GenerationStats(total, total - evaluated, pieces, first,
-                                                  time.perf_counter() - started)
-        finally:
-            self._run_lock.release()
+        total = len(head) + len(tail)
+
+        def start() -> tuple[Iterator[dict], int]:
+            evaluated = len(tail) + self._hold_prefix(llm, head, state)
+            chunks = llm.create_completion(
+                prompt=head + tail, max_tokens=max_tokens, stream=True, temperature=self.temperature,
+                seed=self.seed, repeat_penalty=1.0, stop=["<|im_end|>", "<|endoftext|>"])
+            return chunks, total - evaluated
+
+        return self._timed_stream(start, lambda chunk: chunk["choices"][0].get("text"), total)
 
     def yes_probability(self, prefix: PrefixPrompt, suffix: str, state: Path | None) -> float:
         import numpy as np
