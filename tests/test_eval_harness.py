@@ -5,6 +5,7 @@ when the real pipeline can be built, a run of a few items of eval/qa.jsonl throu
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -264,22 +265,39 @@ def test_warm_up_asks_once_before_the_first_uncached_item(config, tmp_path):
     assert cached.asked == []  # nothing to answer, nothing to warm up
 
 
-def test_fingerprint_follows_settings_and_corpus(config, monkeypatch):
+def test_fingerprint_follows_settings_and_corpus(config):
     base = settings_fingerprint(config)
     assert settings_fingerprint(config.with_(top_k=5)) != base
     assert settings_fingerprint(config.with_(threads=3)) == base  # does not change answers
+    assert settings_fingerprint(config.with_(index_dir=Path("elsewhere"))) == base
     assert settings_fingerprint(config.with_(passage_budget_chars=1500)) != base
-    # a setting added later, at its neutral value, fingerprints as if it did not exist, so answers cached
-    # before it was added stay valid
-    from chatbot.evaluation import cache as cache_module
-
-    assert config.passage_budget_chars == cache_module.NEUTRAL_SETTINGS["passage_budget_chars"]
-    monkeypatch.setattr(cache_module, "ANSWER_SETTINGS",
-                        tuple(n for n in cache_module.ANSWER_SETTINGS if n != "passage_budget_chars"))
-    assert settings_fingerprint(config) == base
-    monkeypatch.undo()
     (config.corpus_dir / "b.txt").write_text("Artikel baru.", encoding="utf-8")
     assert settings_fingerprint(config) != base
+
+
+def test_every_config_field_is_in_the_fingerprint_unless_listed_as_harmless(config):
+    """A field added to Config changes the fingerprint without anyone remembering to list it."""
+    from chatbot.evaluation.cache import NOT_ANSWER_SETTINGS, answer_settings
+
+    names = {f.name for f in dataclasses.fields(Config)}
+    assert NOT_ANSWER_SETTINGS <= names  # no stale name in the short list
+    assert set(answer_settings(config)) == names - NOT_ANSWER_SETTINGS
+    assert "answer_language_guard" in answer_settings(config)  # the hand-written list had forgotten it
+    base = settings_fingerprint(config)
+    assert settings_fingerprint(config.with_(answer_language_guard=False)) != base
+    assert settings_fingerprint(config.with_(llama_repack="off")) != base
+
+
+def test_a_comment_in_a_prompt_file_keeps_the_fingerprint(tmp_path):
+    from chatbot.evaluation.cache import _digest_files
+
+    prompt = tmp_path / "en.toml"
+    prompt.write_text('system = "Answer briefly."\n', encoding="utf-8")
+    before = _digest_files([prompt], toml=True)
+    prompt.write_text('# a note for maintainers\nsystem = "Answer briefly."\n', encoding="utf-8")
+    assert _digest_files([prompt], toml=True) == before
+    prompt.write_text('system = "Answer at length."\n', encoding="utf-8")
+    assert _digest_files([prompt], toml=True) != before
 
 
 def test_compare_lists_fixed_and_broken_items(config, tmp_path):

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tomllib
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -23,40 +24,29 @@ from chatbot.errors import InputError
 from chatbot.fileio import atomic_write_jsonl
 from chatbot.types import Answer, Chunk, Citation, Hit, Timings
 
-# Config fields that can change an answer. Paths and thread counts do not.
-ANSWER_SETTINGS = ("embedder", "chunk_tokens", "chunk_overlap_tokens", "index_kind", "retrieval", "top_k",
-                   "candidates", "rrf_k", "corpus_language", "cross_lingual_bm25_weight",
-                   "cross_lingual_ngram_weight", "generator",
-                   "max_new_tokens", "temperature", "context_tokens", "refusal_threshold",
-                   "refusal_threshold_cross_lingual", "grounding_margin",
-                   "refuse_unsupported_numbers", "passage_budget_chars",
-                   "history_turns", "max_question_chars", "answer_context", "window_tokens",
-                   "window_context_tokens", "answerability_threshold", "relevance_margin",
-                   "relevance_margin_cross_lingual", "relevance_rare_term_share", "max_passages_per_article",
-                   "max_line_chars")
-
-
-# Settings added after answers were cached, with the value that answers exactly as before they existed.
-# At that value they stay out of the fingerprint, so the stored answers remain valid. The relevance gate's
-# defaults refuse none of the 149 eval items' recorded search queries (bench/relevance_gate_bench.py
-# --report), and the corpus limits skip none of the five articles.
-NEUTRAL_SETTINGS: dict[str, Any] = {"passage_budget_chars": 0, "answer_context": "passages",
-                                    "window_tokens": 3200, "window_context_tokens": 4096,
-                                    "answerability_threshold": 0.0, "relevance_margin": 0.005,
-                                    "relevance_margin_cross_lingual": -0.06, "relevance_rare_term_share": 0.1,
-                                    "max_passages_per_article": 200, "max_line_chars": 20_000}
+# Config fields that cannot change an answer: where things are (the corpus is digested by content
+# instead) and how the model process is run. Every other field is part of the fingerprint, so a setting
+# added to Config invalidates cached answers until it is listed here; a stale answer is never served.
+NOT_ANSWER_SETTINGS = frozenset({"corpus_dir", "index_dir", "cache_dir", "threads", "model_process",
+                                 "model_stall_timeout_s"})
 
 
 def answer_settings(config: Config) -> dict[str, Any]:
     """The settings that can change an answer, as plain JSON values (shown in reports)."""
-    return {name: getattr(config, name) for name in ANSWER_SETTINGS}
+    return {f.name: getattr(config, f.name) for f in fields(config) if f.name not in NOT_ANSWER_SETTINGS}
 
 
-def _digest_files(paths: Sequence[Path]) -> str:
+def _digest_files(paths: Sequence[Path], *, toml: bool = False) -> str:
+    """A hash of the files' names and contents; ``toml=True`` hashes the parsed data, so a comment does
+    not count."""
     h = hashlib.sha256()
     for path in sorted(paths, key=lambda p: p.name):
         h.update(path.name.encode("utf-8") + b"\0")
-        h.update(path.read_bytes() + b"\0")
+        if toml:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            h.update(json.dumps(data, sort_keys=True, ensure_ascii=False).encode("utf-8") + b"\0")
+        else:
+            h.update(path.read_bytes() + b"\0")
     return h.hexdigest()[:16]
 
 
@@ -66,9 +56,7 @@ def settings_fingerprint(config: Config) -> str:
     prompt_files = [Path(str(p)) for p in prompts.iterdir() if p.name.endswith(".toml")]
     corpus = Path(config.corpus_dir)
     corpus_files = [p for p in corpus.glob("*.txt") if not p.name.startswith(".")] if corpus.is_dir() else []
-    settings = {name: value for name, value in answer_settings(config).items()
-                if name not in NEUTRAL_SETTINGS or value != NEUTRAL_SETTINGS[name]}
-    payload = json.dumps({"settings": settings, "prompts": _digest_files(prompt_files),
+    payload = json.dumps({"settings": answer_settings(config), "prompts": _digest_files(prompt_files, toml=True),
                           "corpus": _digest_files(corpus_files)}, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
