@@ -393,8 +393,11 @@ class Pipeline:
                 pieces.append(piece)
                 yield Token(piece)
         raw = "".join(pieces)
-        timings = Timings(retrieve_ms, first_ms, (time.perf_counter() - t0) * 1000)
         base = replace(base, prompt_tokens=_evaluated_tokens(generator, suffix))
+        said_not_found = model_refused(raw, window_marker) or model_refused(raw, prompts.not_found_marker)
+        if raw.strip() and not said_not_found:
+            raw = self._in_language(raw, base.language, prompts)  # as in passage mode
+        timings = Timings(retrieve_ms, first_ms, (time.perf_counter() - t0) * 1000)
         passages = list(window.texts)
         if (not raw.strip() or model_refused(raw, window_marker) or model_refused(raw, prompts.not_found_marker)
                 or (self.config.refuse_unsupported_numbers

@@ -7,7 +7,9 @@ window shows all of itself: the window reads as one text with no repeated senten
 ``[1]..[n]`` inside their window; a citation ``[n]`` maps back to the passage's ``Chunk`` (its id and span),
 so the UI highlights it as in passage mode.
 
-``window_prefix`` builds the prefix (system rules and the numbered passages) from ``prompts/window.toml``.
+``window_prefix`` builds the prefix (system rules and the numbered passages) from ``prompts/window.toml``;
+both its ``system`` and its ``prefix`` may hold the ``{title}`` and ``{passages}`` fields, so the prompt
+file decides whether the article is in the system message or at the start of the user's.
 It does not depend on the question or its language: one saved state serves every question on the window.
 ``window_suffix`` builds what follows it for one question (previous turn, the passage-number hint when
 ``window.toml`` has one, the question and the language instruction; the not-found rule sits in the
@@ -153,8 +155,8 @@ def window_prefix(window: Window, prompts: WindowPrompts | None = None) -> Prefi
     """The prompt prefix for ``window``: identical, byte for byte, for every question on it."""
     p = prompts or load_window_prompts()
     passages = "\n".join(p.passage.format(n=i, text=t) for i, t in enumerate(window.texts, start=1))
-    user = p.prefix.format(title=sanitize_passage(window.title), passages=passages)
-    return PrefixPrompt(p.system, user)
+    fields = {"title": sanitize_passage(window.title), "passages": passages}
+    return PrefixPrompt(p.system.format(**fields), p.prefix.format(**fields))
 
 
 def window_suffix(question: str, language: Language, numbers: Sequence[int], previous: Turn | None = None,
