@@ -260,18 +260,18 @@ def test_ui_session_survives_every_case_and_keeps_answering(pipeline, tmp_path):
         steps = list(handlers.ask(question, answers, messages, session))
         last = steps[-1]
         for step in steps:
-            orjson.dumps(step[0])  # what Gradio sends to the browser must serialise
-            assert all(clean(m["content"]) for m in step[0])
+            orjson.dumps(step.chat)  # what Gradio sends to the browser must serialise
+            assert all(clean(m["content"]) for m in step.chat)
         if name and HOSTILE[name][1] == "empty":
             (step,) = steps
-            assert step[0] == messages and ("empty" in step[4] or "instructions" in step[4]), name
+            assert step.chat == messages and ("empty" in step.notice or "instructions" in step.notice), name
             continue
-        assert "answer error" not in last[0][-1]["content"], (name, last[0][-1]["content"])
-        answers, messages, session = last[2], last[1], last[8]
+        assert "answer error" not in last.chat[-1]["content"], (name, last.chat[-1]["content"])
+        answers, messages, session = last.answers, last.messages, last.session
     assert answers[-1].question == GOOD and not answers[-1].refused
-    md = Path(last[6]["value"]).read_text("utf-8")
+    md = Path(last.md_file["value"]).read_text("utf-8")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in md and "<script>" not in md
-    exported = json.loads(Path(last[7]["value"]).read_text("utf-8"))
+    exported = json.loads(Path(last.json_file["value"]).read_text("utf-8"))
     assert len(exported["turns"]) == len(answers)
 
 
