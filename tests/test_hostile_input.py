@@ -322,6 +322,41 @@ def test_corpus_limits_and_escapes_reach_ask_and_search(fake_config, capsys):
         cli.config_from_args = original
 
 
+def test_skipped_file_warnings_reach_ask_json_the_batch_and_the_app(fake_config, tmp_path, capsys,
+                                                                     monkeypatch):
+    (fake_config.corpus_dir / "huge.txt").write_text("Konvensi Hanoi " * 2000, encoding="utf-8")
+    warning = "huge.txt has a line of 30,000 characters"
+    assert main(["ask", "--json", GOOD, *base_args(fake_config)]) == 0
+    out, err = capsys.readouterr()
+    assert warning in err and json.loads(out)["question"] == GOOD  # stdout stays one JSON object
+    batch = tmp_path / "questions.jsonl"
+    batch.write_text(json.dumps({"id": "q1", "question": GOOD}) + "\n", encoding="utf-8")
+    assert main(["ask", "--batch", str(batch), *base_args(fake_config)]) == 0
+    out, err = capsys.readouterr()
+    assert warning in err and [json.loads(line)["id"] for line in out.splitlines()] == ["q1"]
+
+    served = {}
+
+    class StubDemo:
+        def launch(self, **kwargs):
+            return None, "http://127.0.0.1:7860/", None
+
+        def block_thread(self):
+            pass
+
+        def close(self):
+            pass
+
+    def create_app(pipeline, export_dir):
+        served["status"] = app._Handlers(pipeline, 0.0, export_dir).status()
+        return StubDemo()
+
+    monkeypatch.setattr(app, "create_app", create_app)
+    assert app.main(base_args(fake_config)[:-2]) == 0  # the app has no --refusal-threshold
+    assert warning in capsys.readouterr().err  # on stderr before it serves
+    assert "1 warning about the articles" in served["status"] and warning in served["status"]  # on the page
+
+
 def test_search_output_escapes_control_characters_in_article_text(fake_config, capsys, monkeypatch):
     from chatbot.search.retrieval import Retriever
 
