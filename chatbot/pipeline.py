@@ -81,7 +81,6 @@ class Pipeline:
         self._articles: dict[str, Article] = {}
         self._load_lock = threading.Lock()
         self._generate_lock = threading.Lock()
-        self.index_warnings: tuple[str, ...] = ()
         self._windows: tuple[Window, ...] | None = None
         self._window_of: dict[str, Window] = {}
         self._states: StateStore | None = None
@@ -116,13 +115,13 @@ class Pipeline:
 
         With ``notify`` (an entry point's way to print to stderr), the skipped-file warnings and, before a
         rebuild, why the index is rebuilt are passed to it as lines, and the embedding shows a progress bar
-        on stderr. Without it, loading is silent; the warnings stay in ``index_warnings`` either way."""
+        on stderr. Without it, loading is silent; the warnings stay in the ``IndexBuild`` (and ``info()``)
+        either way."""
         with self._load_lock:
             if self._build is None:
                 build = ensure_index(self.config, self.embedder, progress=notify is not None, notify=notify)
                 stored = build.stored
                 self._articles = {a.article_id: a for a in build.articles}
-                self.index_warnings = build.warnings
                 self._retriever = Retriever.build(
                     self.embedder, stored.chunks, stored.vectors, stored.vector_index,
                     mode=self.config.retrieval, candidates=self.config.candidates, rrf_k=self.config.rrf_k,
@@ -133,11 +132,11 @@ class Pipeline:
         return self._build
 
     def info(self) -> PipelineInfo:
-        r = self.retriever
+        build, r = self.load(), self.retriever
         return PipelineInfo(
             embedder=self.config.embedder, generator=self.config.generator, retrieval=self.config.retrieval,
             n_articles=len(self._articles), n_chunks=len(r.chunks), index_dir=str(self.config.index_dir),
-            warnings=self.index_warnings)
+            warnings=build.warnings)
 
     def article(self, article_id: str) -> Article | None:
         self.retriever  # noqa: B018 - loads the articles with the index

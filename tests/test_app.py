@@ -3,6 +3,7 @@ per call."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import sys
 import types
@@ -19,7 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def run(handlers: app._Handlers, question: str, answers=(), messages=()):
-    """All yields of one ask; each is (chat, messages, answers, sources, notice, box, md, json, session)."""
+    """All yields of one ask, each an ``app.UiUpdate``."""
     return list(handlers.ask(question, tuple(answers), list(messages), ""))
 
 
@@ -111,14 +112,14 @@ def test_main_exits_with_the_message_when_the_index_cannot_load(monkeypatch, cap
 def test_ask_yields_sources_first_then_tokens_then_the_answer(handlers):
     steps = run(handlers, "Berapa negara yang menandatangani Konvensi Hanoi?")
     first, last = steps[0], steps[-1]
-    assert "retrieved" in first[3] and "pending" in first[0][-1]["content"]
-    assert any("72" in s[0][-1]["content"] and "pending" in s[0][-1]["content"] for s in steps[1:-1])
-    answers = last[2]
+    assert "retrieved" in first.sources and "pending" in first.chat[-1]["content"]
+    assert any("72" in s.chat[-1]["content"] and "pending" in s.chat[-1]["content"] for s in steps[1:-1])
+    answers = last.answers
     assert len(answers) == 1 and answers[0].citations[0].n == 1
-    assert 'href="#src-1-1"' in last[0][-1]["content"] and "pending" not in last[0][-1]["content"]
-    assert last[1] == last[0]  # the bubbles are remembered for the next turn
-    assert Path(last[6]["value"]).read_text("utf-8").startswith("# Conversation")
-    assert last[8] and (handlers.export_dir / last[8] / "conversation.json").exists()
+    assert 'href="#src-1-1"' in last.chat[-1]["content"] and "pending" not in last.chat[-1]["content"]
+    assert last.messages == last.chat  # the bubbles are remembered for the next turn
+    assert Path(last.md_file["value"]).read_text("utf-8").startswith("# Conversation")
+    assert last.session and (handlers.export_dir / last.session / "conversation.json").exists()
 
 
 def test_throttle_limits_the_number_of_updates(tmp_path):
@@ -131,7 +132,7 @@ def test_throttle_limits_the_number_of_updates(tmp_path):
 
 def test_follow_up_passes_the_history(handlers):
     first = run(handlers, "Siapa ketua komite negosiasi?")[-1]
-    run(handlers, "Apa yang dia sampaikan?", answers=first[2], messages=first[1])
+    run(handlers, "Apa yang dia sampaikan?", answers=first.answers, messages=first.messages)
     question, history = handlers.pipeline.calls[-1]
     assert question == "Apa yang dia sampaikan?"
     assert [t.question for t in history] == ["Siapa ketua komite negosiasi?"]
@@ -140,7 +141,7 @@ def test_follow_up_passes_the_history(handlers):
 
 def test_empty_question_is_a_notice_and_leaves_the_chat_alone(handlers):
     (step,) = run(handlers, "  ")
-    assert step[0] == [] and "question is empty" in step[4]
+    assert step.chat == [] and "question is empty" in step.notice
 
 
 @pytest.mark.parametrize(
@@ -154,10 +155,10 @@ def test_empty_question_is_a_notice_and_leaves_the_chat_alone(handlers):
 def test_failures_become_a_readable_bubble_and_keep_the_question(tmp_path, error, shown):
     handlers = app._Handlers(FakePipeline(token_delay_s=0.0, fail_on={"negara": error}), 0.0, tmp_path)
     last = run(handlers, "Berapa negara?")[-1]
-    bubble = last[0][-1]["content"]
+    bubble = last.chat[-1]["content"]
     assert "answer error" in bubble and shown in bubble and "Traceback" not in bubble
-    assert last[2] == () and last[5] == "Berapa negara?"  # not in history; back in the box to retry
-    assert "retrieved" not in last[3] and "Sources appear here" in last[3]  # the unfinished turn is gone
+    assert last.answers == () and last.box == "Berapa negara?"  # not in history; back in the box to retry
+    assert "retrieved" not in last.sources and "Sources appear here" in last.sources  # the turn is gone
 
 
 def test_a_failure_before_retrieval_is_shown_too(tmp_path):
@@ -166,8 +167,8 @@ def test_a_failure_before_retrieval_is_shown_too(tmp_path):
             raise IndexStoreError("The index in index/ was built with another embedder: run `chatbot index`.")
 
     (step,) = run(app._Handlers(NoIndex(), 0.0, tmp_path), "Berapa negara?")
-    assert "answer error" in step[0][-1]["content"] and "another embedder" in step[0][-1]["content"]
-    assert step[0][-2]["content"] == '<div class="question">Berapa negara?</div>'
+    assert "answer error" in step.chat[-1]["content"] and "another embedder" in step.chat[-1]["content"]
+    assert step.chat[-2]["content"] == '<div class="question">Berapa negara?</div>'
 
 
 def test_create_app_builds_blocks():
@@ -177,6 +178,27 @@ def test_create_app_builds_blocks():
     assert isinstance(demo, gr.Blocks)
     ids = {getattr(block, "elem_id", None) for block in demo.blocks.values()}
     assert {"chat", "sources", "status", "question", "send", "clear", "export-md", "export-json"} <= ids
+
+
+def test_each_ui_update_field_is_wired_to_the_output_of_its_name():
+    import gradio as gr
+
+    demo = app.create_app(FakePipeline(token_delay_s=0.0))
+    names = [f.name for f in dataclasses.fields(app.UiUpdate)]
+    shown = {"chat": "chat", "sources": "sources", "notice": "notice", "box": "question",
+             "md_file": "export-md", "json_file": "export-json"}
+    states = {"messages": [], "answers": (), "session": ""}  # told apart by their initial values
+    events = {f.name: f for f in demo.fns.values() if f.name in ("ask_outputs", "reset")}
+    assert set(events) == {"ask_outputs", "reset"}
+    for event in events.values():
+        for name, block in zip(names, event.outputs, strict=True):
+            if name in states:
+                assert isinstance(block, gr.State) and block.value == states[name], name
+            else:
+                assert block.elem_id == shown[name], name
+    cleared = dict(zip(names, events["reset"].fn(), strict=True))
+    assert cleared["chat"] == [] and cleared["answers"] == () and cleared["box"] == ""
+    assert cleared["session"] == gr.update()  # clearing the chat keeps the export folder
 
 
 def test_status_line_shows_a_failure_instead_of_crashing(tmp_path):

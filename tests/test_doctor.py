@@ -20,11 +20,11 @@ def test_cpu_info_reads_the_model_flags_and_fingerprint(tmp_path):
     path = tmp_path / "cpuinfo"
     path.write_text(CPUINFO)
     cpu = cpu_info(path)
-    assert cpu.model == "Example CPU 9000" and cpu.hypervisor and cpu.has_amx
+    assert cpu.model == "Example CPU 9000" and cpu.hypervisor
     assert cpu.simd == ("sse4_2", "avx", "avx2", "fma", "avx512f", "amx_tile", "amx_int8")
     path.write_text(CPUINFO.replace(" amx_tile amx_int8", ""))
     other = cpu_info(path)
-    assert not other.has_amx and other.fingerprint != cpu.fingerprint  # another CPU, another build
+    assert other.fingerprint != cpu.fingerprint  # another CPU, another build
     assert cpu_info(tmp_path / "missing").model  # never fails: falls back to the platform's name
 
 

@@ -260,18 +260,18 @@ def test_ui_session_survives_every_case_and_keeps_answering(pipeline, tmp_path):
         steps = list(handlers.ask(question, answers, messages, session))
         last = steps[-1]
         for step in steps:
-            orjson.dumps(step[0])  # what Gradio sends to the browser must serialise
-            assert all(clean(m["content"]) for m in step[0])
+            orjson.dumps(step.chat)  # what Gradio sends to the browser must serialise
+            assert all(clean(m["content"]) for m in step.chat)
         if name and HOSTILE[name][1] == "empty":
             (step,) = steps
-            assert step[0] == messages and ("empty" in step[4] or "instructions" in step[4]), name
+            assert step.chat == messages and ("empty" in step.notice or "instructions" in step.notice), name
             continue
-        assert "answer error" not in last[0][-1]["content"], (name, last[0][-1]["content"])
-        answers, messages, session = last[2], last[1], last[8]
+        assert "answer error" not in last.chat[-1]["content"], (name, last.chat[-1]["content"])
+        answers, messages, session = last.answers, last.messages, last.session
     assert answers[-1].question == GOOD and not answers[-1].refused
-    md = Path(last[6]["value"]).read_text("utf-8")
+    md = Path(last.md_file["value"]).read_text("utf-8")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in md and "<script>" not in md
-    exported = json.loads(Path(last[7]["value"]).read_text("utf-8"))
+    exported = json.loads(Path(last.json_file["value"]).read_text("utf-8"))
     assert len(exported["turns"]) == len(answers)
 
 
@@ -320,6 +320,41 @@ def test_corpus_limits_and_escapes_reach_ask_and_search(fake_config, capsys):
         assert "huge.txt" in capsys.readouterr().err
     finally:
         cli.config_from_args = original
+
+
+def test_skipped_file_warnings_reach_ask_json_the_batch_and_the_app(fake_config, tmp_path, capsys,
+                                                                     monkeypatch):
+    (fake_config.corpus_dir / "huge.txt").write_text("Konvensi Hanoi " * 2000, encoding="utf-8")
+    warning = "huge.txt has a line of 30,000 characters"
+    assert main(["ask", "--json", GOOD, *base_args(fake_config)]) == 0
+    out, err = capsys.readouterr()
+    assert warning in err and json.loads(out)["question"] == GOOD  # stdout stays one JSON object
+    batch = tmp_path / "questions.jsonl"
+    batch.write_text(json.dumps({"id": "q1", "question": GOOD}) + "\n", encoding="utf-8")
+    assert main(["ask", "--batch", str(batch), *base_args(fake_config)]) == 0
+    out, err = capsys.readouterr()
+    assert warning in err and [json.loads(line)["id"] for line in out.splitlines()] == ["q1"]
+
+    served = {}
+
+    class StubDemo:
+        def launch(self, **kwargs):
+            return None, "http://127.0.0.1:7860/", None
+
+        def block_thread(self):
+            pass
+
+        def close(self):
+            pass
+
+    def create_app(pipeline, export_dir):
+        served["status"] = app._Handlers(pipeline, 0.0, export_dir).status()
+        return StubDemo()
+
+    monkeypatch.setattr(app, "create_app", create_app)
+    assert app.main(base_args(fake_config)[:-2]) == 0  # the app has no --refusal-threshold
+    assert warning in capsys.readouterr().err  # on stderr before it serves
+    assert "1 warning about the articles" in served["status"] and warning in served["status"]  # on the page
 
 
 def test_search_output_escapes_control_characters_in_article_text(fake_config, capsys, monkeypatch):

@@ -39,7 +39,7 @@ def ask_all(handlers, question, state):
     last = None
     for last in handlers.ask(question, answers, messages, "s"):
         pass
-    return (last[2], last[1]), last
+    return (last.answers, last.messages), last
 
 
 def test_kill_segv_mid_answer_shows_an_error_in_that_chat_and_the_next_question_is_answered(
@@ -63,12 +63,13 @@ def test_kill_segv_mid_answer_shows_an_error_in_that_chat_and_the_next_question_
         yields = []
         for update in stream:
             yields.append(update)
-            if "w2" in str(update[0]):  # two pieces shown in the pending bubble
+            if "w2" in str(update.chat):  # two pieces shown in the pending bubble
                 break
         os.kill(wait_for_pid(marker), signal.SIGSEGV)
         yields.extend(stream)
-        chat, messages, answers, _, _, box = yields[-1][:6]
-        error = str(chat[-1]["content"])
+        last = yields[-1]
+        messages, answers, box = last.messages, last.answers, last.box
+        error = str(last.chat[-1]["content"])
         assert "stopped unexpectedly (signal 11, SIGSEGV)" in error and "restarting" in error
         assert answers == ()  # the failed turn is not in the history
         assert box == first_question  # the question goes back into the box

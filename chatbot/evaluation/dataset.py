@@ -22,8 +22,6 @@ from chatbot.types import Language
 Split = Literal["dev", "heldout", "heldout2"]
 LANGUAGES: tuple[Language, ...] = ("id", "en")
 SPLITS: tuple[Split, ...] = ("dev", "heldout", "heldout2")
-QA_TYPES = ("number", "date", "person", "place", "why", "what_said", "multi_passage", "paraphrase",
-            "unanswerable", "follow_up")
 
 
 @dataclass(frozen=True)

@@ -365,16 +365,6 @@ def relevance(ranked: Sequence[Chunk], quotes: Sequence[str], articles: Articles
     return [holds_any(c, quotes, articles, article_ids) for c in ranked]
 
 
-def hit_at(flags: Sequence[bool], k: int) -> float:
-    """1.0 when a relevant passage is among the first ``k``."""
-    return 1.0 if any(flags[:k]) else 0.0
-
-
-def reciprocal_rank(flags: Sequence[bool]) -> float:
-    """1 / rank of the first relevant passage (0.0 when none is relevant)."""
-    return next((1.0 / rank for rank, ok in enumerate(flags, start=1) if ok), 0.0)
-
-
 def first_relevant_rank(flags: Sequence[bool]) -> int | None:
     return next((rank for rank, ok in enumerate(flags, start=1) if ok), None)
 

@@ -36,10 +36,6 @@ class CpuInfo:
         return tuple(f for f in SIMD_FLAGS if f in self.flags)
 
     @property
-    def has_amx(self) -> bool:
-        return "amx_int8" in self.flags or "amx_tile" in self.flags
-
-    @property
     def fingerprint(self) -> str:
         """Model and flags, hashed: two machines with the same fingerprint run the same native build."""
         text = self.model + "\n" + " ".join(sorted(self.flags))

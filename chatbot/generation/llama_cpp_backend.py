@@ -33,9 +33,9 @@ LLAMA_CPP_PIN = "llama-cpp-python==0.3.36"
 
 _BUSY_TIMEOUT_S = 300  # one generation at a time; a second caller waits this long at most
 
-# Measured with bench/generation_bench.py on the 2-core AVX2 CPU: batches of 256 read a 400-token prompt
-# ~10 % faster than 512; flash attention and a q8_0 KV cache made no difference beyond the noise, so
-# they stay off; mmap loads in ~1.5 s instead of ~4 s without it.
+# Measured with bench/generation_bench.py (figures: docs/experiments.md, *Settings*): batches of 256 read
+# a RAG prompt faster than 512; flash attention and a q8_0 KV cache made no difference beyond the noise,
+# so they stay off; mmap loads the model faster than reading it in.
 DEFAULT_OPTIONS: Mapping[str, Any] = {"n_batch": 256, "n_ubatch": 256, "use_mmap": True}
 
 

@@ -7,8 +7,7 @@ standard library (``urllib``), so it needs no extra package. Decoding is greedy 
 
 ``count_tokens`` is an estimate, not the server's count: one token per 3.5 characters of content plus 4
 per message for the chat template's markers (close for Qwen/Llama tokenizers on Indonesian and English
-text, within ~20 %). Servers that report ``usage`` at the end of the stream fill ``last_prompt_tokens``
-with the exact figure. This module does not start or manage servers.
+text, within ~20 %). This module does not start or manage servers.
 """
 
 from __future__ import annotations
@@ -43,7 +42,6 @@ class OpenAIGenerator:
         self.temperature = float(temperature)
         self.seed = seed
         self.name = f"openai:{self.base_url}#{model}"
-        self.last_prompt_tokens: int | None = None
 
     def count_tokens(self, messages: Sequence[Message]) -> int:
         """An estimate (see the module docstring); the server is not asked."""
@@ -56,7 +54,6 @@ class OpenAIGenerator:
             "max_tokens": max_tokens,
             "temperature": self.temperature,
             "stream": True,
-            "stream_options": {"include_usage": True},
         }
         if self.seed is not None:
             body["seed"] = self.seed
@@ -78,7 +75,6 @@ class OpenAIGenerator:
             reason = getattr(err, "reason", err)
             raise ModelError(f"The model server is unreachable at {self.base_url} ({reason}). "
                              f"Start it, or check the address.") from err
-        self.last_prompt_tokens = None
         return self._events(response)
 
     def _events(self, response) -> Iterator[str]:
@@ -95,9 +91,6 @@ class OpenAIGenerator:
                     if "error" in event:
                         raise ModelError(f"The model server at {self.base_url} reported an error: "
                                          f"{event['error']}")
-                    usage = event.get("usage")
-                    if usage and usage.get("prompt_tokens") is not None:
-                        self.last_prompt_tokens = int(usage["prompt_tokens"])
                     for choice in event.get("choices") or ():
                         text = (choice.get("delta") or {}).get("content")
                         if text:

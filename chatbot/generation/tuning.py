@@ -17,8 +17,9 @@ from pathlib import Path
 from chatbot.fileio import atomic_write_json
 from chatbot.generation.hardware import cpu_info
 
-# What a typical answer costs, to weigh prompt against decode speed: ~1000 prompt tokens and ~60 answer
-# tokens in passage mode (the eval's median). time = PROMPT / prompt_tps + ANSWER / decode_tps.
+# What a typical answer costs, to weigh prompt against decode speed: the eval's median prompt and answer
+# in passage mode, rounded (prompt tokens: docs/experiments.md, *Latency*).
+# time = PROMPT / prompt_tps + ANSWER / decode_tps.
 TYPICAL_PROMPT_TOKENS = 1000
 TYPICAL_ANSWER_TOKENS = 60
 

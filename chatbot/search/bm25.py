@@ -126,7 +126,7 @@ class BM25Index:
         # bm25s sets its own logger to DEBUG when imported, which prints a line per index to any handler
         # (the app's log); its warnings still show.
         logging.getLogger("bm25s").setLevel(logging.WARNING)
-        # Titles are not added: on 30 ID/EN questions they changed one ranking (MRR 0.553 -> 0.565), noise.
+        # Titles are not added: they changed one ranking, noise (docs/experiments.md, *Settings*).
         texts = [c.text for c in chunks]
         if not texts:
             return cls(0, None, analyzer)

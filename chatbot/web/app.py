@@ -33,9 +33,10 @@ import time
 import uuid
 import weakref
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import gradio as gr
 
@@ -77,13 +78,35 @@ INTRO = (
 
 
 class PipelineLike(Protocol):
-    """What the UI needs from ``chatbot.pipeline.Pipeline`` (a fake with these four methods works too)."""
+    """What the UI needs from ``chatbot.pipeline.Pipeline`` (a fake with these three methods works too)."""
 
     def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[Event]: ...
 
     def info(self) -> PipelineInfo: ...
 
     def article(self, article_id: str) -> Article | None: ...
+
+
+@dataclass(frozen=True)
+class UiUpdate:
+    """One update of the page while a question is answered (or the chat is cleared), output by output.
+
+    ``create_app`` wires Gradio's outputs in the order of these fields, and ``outputs()`` is the one place
+    an update becomes the positional tuple Gradio expects. A field left at its default (``gr.update()``)
+    leaves that output as it is."""
+
+    chat: list[dict]  # the chat bubbles shown, with the answer being written
+    messages: list[dict]  # the bubbles remembered for the next turn, failed turns included (gr.State)
+    answers: tuple[Answer, ...]  # the finished exchanges: the history (gr.State)
+    sources: Any = field(default_factory=gr.update)  # the sources panel's HTML
+    notice: Any = field(default_factory=gr.update)  # the line under the chat (an empty question)
+    box: Any = field(default_factory=gr.update)  # the question box
+    md_file: Any = field(default_factory=gr.update)  # the Markdown download button
+    json_file: Any = field(default_factory=gr.update)  # the JSON download button
+    session: Any = field(default_factory=gr.update)  # this browser session's export sub-folder (gr.State)
+
+    def outputs(self) -> tuple:
+        return tuple(getattr(self, f.name) for f in fields(self))
 
 
 def _user_message(error: BaseException) -> str:
@@ -150,14 +173,12 @@ class _Handlers:
     def ask(
         self, question: str, answers: tuple[Answer, ...], messages: list[dict], session: str,
         request: gr.Request | None = None,
-    ) -> Iterator[tuple]:
-        """Stream one answer; each yield updates the nine outputs wired in ``create_app``:
-        (chat, messages, answers, sources, notice, question box, markdown file, json file, session)."""
+    ) -> Iterator[UiUpdate]:
+        """Stream one answer as page updates: the sources first, then the answer as it is written."""
         answers = tuple(answers or ())
         messages = list(messages or [])
         question = clean_text(question) if isinstance(question, str) else ""  # what is shown and put back
         session = session or uuid.uuid4().hex  # server-made, so safe as a folder name
-        keep = gr.update(), gr.update()
         user = {"role": "user", "content": ui.render_question(question)}
         turn = len(answers) + 1
         text, n_hits, last = "", 0, 0.0
@@ -167,16 +188,7 @@ class _Handlers:
             events = iter(self.pipeline.stream(question, _history(answers)))
             first = next(events, None)
         except InputError as err:  # an empty question: say so next to the box, leave the chat alone
-            yield (
-                messages,
-                messages,
-                answers,
-                gr.update(),
-                ui.render_error(str(err)),
-                gr.update(),
-                *keep,
-                session,
-            )
+            yield UiUpdate(messages, messages, answers, notice=ui.render_error(str(err)), session=session)
             return
         except Exception as err:  # noqa: BLE001 - the index or the model failed before retrieval finished
             _log_failure(err)
@@ -196,7 +208,8 @@ class _Handlers:
                         pending_question=question,
                     )
                     chat = messages + [user, {"role": "assistant", "content": ui.render_pending("", turn, 0)}]
-                    yield (chat, messages, answers, sources, "", "", *keep, session)
+                    yield UiUpdate(chat, messages, answers, sources=sources, notice="", box="",
+                                   session=session)
                     last = time.monotonic()
                 elif isinstance(event, Token):
                     text += event.text
@@ -205,7 +218,7 @@ class _Handlers:
                             user,
                             {"role": "assistant", "content": ui.render_pending(text, turn, n_hits)},
                         ]
-                        yield (chat, messages, answers, gr.update(), "", "", *keep, session)
+                        yield UiUpdate(chat, messages, answers, notice="", box="", session=session)
                         last = time.monotonic()
                 elif isinstance(event, Done):
                     answers = answers + (event.answer,)
@@ -214,16 +227,9 @@ class _Handlers:
                         {"role": "assistant", "content": ui.render_answer(event.answer, turn)},
                     ]
                     sources = ui.render_sources_panel(answers, self.articles_for(answers))
-                    yield (
-                        messages,
-                        messages,
-                        answers,
-                        sources,
-                        "",
-                        "",
-                        *self.export(answers, session),
-                        session,
-                    )
+                    md_file, json_file = self.export(answers, session)
+                    yield UiUpdate(messages, messages, answers, sources=sources, notice="", box="",
+                                   md_file=md_file, json_file=json_file, session=session)
                     return
         except Exception as err:  # noqa: BLE001 - a model or index failure mid-answer: show it, keep serving
             _log_failure(err)
@@ -233,7 +239,15 @@ class _Handlers:
         # The failed turn stays visible in the chat but not in the history; the question goes back in the box.
         failed = messages + [user, {"role": "assistant", "content": ui.render_error(failure)}]
         sources = ui.render_sources_panel(answers, self.articles_for(answers))  # without the unfinished turn
-        yield (failed, failed, answers, sources, "", question, *keep, session)
+        yield UiUpdate(failed, failed, answers, sources=sources, notice="", box=question, session=session)
+
+    def ask_outputs(
+        self, question: str, answers: tuple[Answer, ...], messages: list[dict], session: str,
+        request: gr.Request | None = None,
+    ) -> Iterator[tuple]:
+        """``ask`` for Gradio: each update as the positional outputs wired in ``create_app``."""
+        for update in self.ask(question, answers, messages, session, request):
+            yield update.outputs()
 
 
 def create_app(
@@ -294,11 +308,14 @@ def create_app(
             with gr.Column(scale=2, min_width=320):
                 sources = gr.HTML(ui.render_sources_panel((), {}), elem_id="sources", label="Sources")
 
-        outputs = [chat, messages, answers, sources, notice, box, md_btn, js_btn, session]
+        components = {"chat": chat, "messages": messages, "answers": answers, "sources": sources,
+                      "notice": notice, "box": box, "md_file": md_btn, "json_file": js_btn,
+                      "session": session}
+        outputs = [components[f.name] for f in fields(UiUpdate)]  # in the order of UiUpdate.outputs()
         inputs = [box, answers, messages, session]
         answering = gr.on(
             [box.submit, send.click],
-            handlers.ask,
+            handlers.ask_outputs,
             inputs,
             outputs,
             concurrency_limit=concurrency_limit,
@@ -308,9 +325,9 @@ def create_app(
 
         def reset() -> tuple:
             empty = gr.update(value=None, interactive=False)
-            return [], [], (), ui.render_sources_panel((), {}), "", "", empty, empty
+            return UiUpdate([], [], (), sources=ui.render_sources_panel((), {}), notice="", box="",
+                            md_file=empty, json_file=empty).outputs()  # the session (export folder) stays
 
-        cleared = [chat, messages, answers, sources, notice, box, md_btn, js_btn]
         # The button and the chat's own bin icon both stop an answer in progress and forget the conversation:
         # first the answer is cancelled (and marked so that a late update of it is dropped), then, once
         # that is done, the page is reset, so no update of the cancelled answer can land after the reset.
@@ -318,7 +335,7 @@ def create_app(
             handlers.clear(request.session_hash)
 
         gr.on([clear.click, chat.clear], stop, None, None, cancels=[answering], queue=False).then(
-            reset, None, cleared, concurrency_limit=None, concurrency_id="reset", show_progress="hidden")
+            reset, None, outputs, concurrency_limit=None, concurrency_id="reset", show_progress="hidden")
         demo.load(handlers.status, None, status, concurrency_limit=None)
     demo.queue(default_concurrency_limit=concurrency_limit)
     if own_dir:
