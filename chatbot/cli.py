@@ -16,11 +16,11 @@ from pathlib import Path
 
 from chatbot import __version__
 from chatbot.answer.language import detect_language
-from chatbot.answer.prompting import strip_citations
 from chatbot.boundary import for_terminal, json_dumps, prepare_question
 from chatbot.config import Config
 from chatbot.errors import ChatbotError, InputError
 from chatbot.flags import float_in, int_in
+from chatbot.text import strip_citations
 from chatbot.types import Answer, Done, Retrieved, Token, Turn
 
 EXIT_ERROR = 2
