@@ -334,7 +334,7 @@ def cmd_chat(config: Config, args: argparse.Namespace) -> int:
         except ChatbotError as err:  # a bad question, or the model failed (it restarts): the chat goes on
             print(f"\nerror: {err}", file=sys.stderr)
             continue
-        history.append(Turn(answer.question, answer.text, answer.search_query))
+        history.append(Turn.from_answer(answer.question, answer))
         del history[:-config.history_turns]
 
 
