@@ -114,7 +114,7 @@ def answer_item(pipeline, item: BatchItem) -> Answer:
     answer = None
     for question in item.turns:
         answer = pipeline.ask(question, tuple(history))
-        history.append(Turn(answer.question, answer.text, answer.search_query))
+        history.append(Turn.from_answer(answer.question, answer))
     assert answer is not None
     return answer
 

@@ -16,11 +16,11 @@ from pathlib import Path
 
 from chatbot import __version__
 from chatbot.answer.language import detect_language
-from chatbot.answer.prompting import strip_citations
 from chatbot.boundary import for_terminal, json_dumps, prepare_question
 from chatbot.config import Config
 from chatbot.errors import ChatbotError, InputError
 from chatbot.flags import float_in, int_in
+from chatbot.text import strip_citations
 from chatbot.types import Answer, Done, Retrieved, Token, Turn
 
 EXIT_ERROR = 2
@@ -334,7 +334,7 @@ def cmd_chat(config: Config, args: argparse.Namespace) -> int:
         except ChatbotError as err:  # a bad question, or the model failed (it restarts): the chat goes on
             print(f"\nerror: {err}", file=sys.stderr)
             continue
-        history.append(Turn(answer.question, answer.text, answer.search_query))
+        history.append(Turn.from_answer(answer.question, answer))
         del history[:-config.history_turns]
 
 

@@ -22,7 +22,7 @@ from chatbot.answer import history as hist
 from chatbot.answer.excerpts import SentenceScorer
 from chatbot.answer.grounding import ground_citations, unsupported_numbers
 from chatbot.answer.language import detect_language
-from chatbot.answer.prompting import PromptSet, build_messages, load_prompts, strip_citations
+from chatbot.answer.prompting import PromptSet, build_messages, load_prompts
 from chatbot.answer.window_states import StateStore
 from chatbot.answer.windows import (
     Window,
@@ -44,6 +44,7 @@ from chatbot.generation.base import Generator, Message, holds_prefix_states
 from chatbot.search.indexing import IndexBuild, ensure_index
 from chatbot.search.relevance import NonsenseBaseline, RareTerms
 from chatbot.search.retrieval import Retriever
+from chatbot.text import append_citation, strip_citations
 from chatbot.types import (
     Answer,
     Article,
@@ -302,7 +303,7 @@ class Pipeline:
         if not numbers:
             n = self._supporting_passage(text, base.hits, base.language)
             if n is not None:
-                text, numbers = cite.append_citation(text, n), (n,)
+                text, numbers = append_citation(text, n), (n,)
         return replace(base, text=text, citations=cite.citations_for(numbers, base.hits), timings_ms=timings)
 
     def _supporting_passage(self, text: str, hits: Sequence[Hit], language: Language) -> int | None:
@@ -417,7 +418,7 @@ class Pipeline:
         if not numbers:
             n = self._supporting_passage(text, hits, base.language)
             if n is not None:
-                text, numbers = cite.append_citation(text, n), (n,)
+                text, numbers = append_citation(text, n), (n,)
         return replace(base, text=text, citations=cite.citations_for(numbers, hits), timings_ms=timings)
 
 

@@ -95,6 +95,11 @@ class Turn:
     answer: str
     search_query: str = ""
 
+    @classmethod
+    def from_answer(cls, question: str, answer: Answer) -> Turn:
+        """The turn ``answer`` finished: the question as asked, the answer's text and its search query."""
+        return cls(question, answer.text, answer.search_query)
+
 
 @dataclass(frozen=True)
 class Answer:

@@ -1,4 +1,4 @@
-from chatbot.answer.citations import append_citation, citations_for, parse_citations
+from chatbot.answer.citations import citations_for, parse_citations
 from chatbot.types import Chunk, Hit
 
 
@@ -52,7 +52,3 @@ def test_inputs_not_mutated():
     citations_for((1,), hits)
     assert hits == before
 
-
-def test_append_citation_before_final_punctuation():
-    assert append_citation("72 countries signed.", 2) == "72 countries signed [2]."
-    assert append_citation("72 countries", 1) == "72 countries [1]"

@@ -11,7 +11,6 @@ from chatbot.ingest.cleaning import (
     ArticleMeta,
     clean_text,
     extract_metadata,
-    first_sentence,
     is_headline,
     publisher_of,
     shorten,
@@ -186,9 +185,7 @@ def test_title_rules():
     assert not is_headline(" ".join(["kata"] * 17))
 
 
-def test_first_sentence_and_shorten():
-    assert first_sentence('Ia berkata: "Ya." Lalu pergi.') == 'Ia berkata: "Ya."'
-    assert first_sentence("Tanpa titik") == "Tanpa titik"
+def test_shorten_cuts_at_a_word_boundary():
     long = " ".join(["Konvensi"] * 30)
     short = shorten(long, 120)
     assert len(short) <= 120 and short.endswith("…") and long.startswith(short[:-1])

@@ -5,30 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from chatbot.answer.excerpts import GAP, SentenceScorer, select_excerpts, split_sentences
+from chatbot.answer.excerpts import GAP, SentenceScorer, select_excerpts
 from chatbot.answer.prompting import build_messages
 from chatbot.embedders.fake import HashEmbedder
 from chatbot.generation.fake import ScriptedGenerator
 from chatbot.pipeline import Pipeline
-
-
-def test_split_sentences_keeps_numbers_quotes_and_paragraphs():
-    text = ('Sebanyak 2.500 delegasi hadir. "Ini penting," katanya. Guterres berpidato!\n\n'
-            'paragraf baru tanpa huruf besar')
-    assert split_sentences(text) == [
-        "Sebanyak 2.500 delegasi hadir.",
-        '"Ini penting," katanya.',
-        "Guterres berpidato!",
-        "paragraf baru tanpa huruf besar",
-    ]
-
-
-def test_split_sentences_keeps_a_closing_quote_with_its_sentence():
-    assert split_sentences('Dia berkata "selesai." Lalu pergi.') == ['Dia berkata "selesai."', "Lalu pergi."]
-
-
-def test_split_sentences_of_blank_text_is_empty():
-    assert split_sentences("  \n\n ") == []
 
 
 def test_zero_budget_keeps_every_sentence():

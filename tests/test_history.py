@@ -1,7 +1,7 @@
 import pytest
 
 from chatbot.answer.history import is_follow_up, previous_turn, search_query
-from chatbot.types import Turn
+from chatbot.types import Answer, Turn
 
 
 @pytest.mark.parametrize("question", [
@@ -37,3 +37,8 @@ def test_unrelated_question_not_polluted_by_history():
 
 def test_no_history_means_question_alone():
     assert search_query("  Apa yang dia sampaikan? ", ()) == "Apa yang dia sampaikan?"
+
+
+def test_a_turn_is_made_from_the_question_and_its_answer():
+    answer = Answer(question="Siapa?", language="id", text="Gutsan [1].", refused=False, search_query="q")
+    assert Turn.from_answer("Siapa? ", answer) == Turn("Siapa? ", "Gutsan [1].", "q")

@@ -1,4 +1,5 @@
-from chatbot.answer.prompting import build_messages, load_prompts, sanitize_passage, strip_citations
+from chatbot.answer.prompting import build_messages, load_prompts, sanitize_passage
+from chatbot.text import strip_citations
 from chatbot.types import Chunk, Hit, Turn
 
 

@@ -6,37 +6,22 @@ of the embedder's vectors), in their original order, with "…" where sentences 
 passage keeps at least its best sentence, so the numbering ``[1]..[k]`` and the citations stay the same;
 citations still point to the whole passage.
 
+Sentences are ``chatbot.text.split_sentences``: an initial ("Mmamiloko T. Kubayi") does not end one.
 ``select_excerpts`` is a pure function over sentences and scores. ``SentenceScorer`` embeds sentences and
 remembers their vectors (a bounded in-memory cache), because the same passages come back often.
 """
 
 from __future__ import annotations
 
-import re
 from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
 
 from chatbot.embedders.base import Embedder
+from chatbot.text import split_sentences
 
 GAP = " … "
-# A sentence ends at . ! ? (optionally followed by a closing quote or bracket) before whitespace and a
-# capital, digit or opening quote; a blank line always ends one. "2.500" and "Rp 1.000" do not split.
-_BOUNDARY = re.compile(r"(?<=[.!?])[\"”’')]?\s+(?=[A-Z0-9\"“‘'(])|\n\s*\n")
-
-
-def split_sentences(text: str) -> list[str]:
-    """The sentences of a passage, whitespace-normalised, empty ones dropped."""
-    parts: list[str] = []
-    last = 0
-    for match in _BOUNDARY.finditer(text):
-        # Keep a closing quote with the sentence it closes.
-        end = match.start() + len(match.group(0)) - len(match.group(0).lstrip("\"”’')"))
-        parts.append(text[last:end])
-        last = match.end()
-    parts.append(text[last:])
-    return [" ".join(p.split()) for p in parts if p.strip()]
 
 
 def select_excerpts(passages: Sequence[Sequence[str]], scores: Sequence[Sequence[float]],

@@ -26,9 +26,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from chatbot.search.bm25 import tokenize
+from chatbot.text import CITATION, append_citation, citation_numbers, sentence_pieces
 
-_SENTENCE = re.compile(r".+?(?:[.!?](?:\s*\[\d+\])*(?=\s|$)|$)", re.DOTALL)
-_CITE = re.compile(r"\s*\[(\d+)\]")
 _LIST_MARKER = re.compile(r"(?m)^\s*\d{1,2}[.)]\s")  # "1. ..." at the start of a line
 _ORDINAL = re.compile(r"\b(\d+)(?:st|nd|rd|th)\b", re.IGNORECASE)  # "47th" -> "47"
 _PLAIN_NUMBER = re.compile(r"\d+(?:[./]\d+)*")
@@ -42,7 +41,12 @@ class Grounded:
 
 
 def terms(text: str) -> set[str]:
-    return set(tokenize(_CITE.sub(" ", text)))
+    return set(tokenize(CITATION.sub(" ", text)))
+
+
+def _cited(text: str, n_passages: int) -> list[int]:
+    """The passage numbers ``text`` cites, in order, those out of range left out."""
+    return [n for m in CITATION.finditer(text) for n in citation_numbers(m.group(2)) if 1 <= n <= n_passages]
 
 
 def _weight(term: str) -> float:
@@ -62,7 +66,7 @@ def ground_citations(text: str, passages: Sequence[str], margin: float = 0.25) -
     passage_terms = [terms(p) for p in passages]
     out: list[str] = []
     changed = False
-    for sentence in (m.group(0) for m in _SENTENCE.finditer(text)):
+    for sentence in sentence_pieces(text, answer=True):
         if not sentence.strip():
             out.append(sentence)
             continue
@@ -70,7 +74,7 @@ def ground_citations(text: str, passages: Sequence[str], margin: float = 0.25) -
         changed |= fixed != sentence
         out.append(fixed)
     new_text = "".join(out)
-    numbers = tuple(dict.fromkeys(int(n) for n in _CITE.findall(new_text) if 1 <= int(n) <= len(passages)))
+    numbers = tuple(dict.fromkeys(_cited(new_text, len(passages))))
     return Grounded(new_text, numbers, changed)
 
 
@@ -82,27 +86,18 @@ def _ground_sentence(sentence: str, passage_terms: Sequence[set[str]], margin: f
     best = max(range(len(scores)), key=lambda i: scores[i])
     numbers = {t for t in found if any(ch.isdigit() for ch in t)}
     best_holds_number = bool(numbers & passage_terms[best])
-    cited = [int(n) for n in _CITE.findall(sentence) if 1 <= int(n) <= len(passage_terms)]
+    cited = _cited(sentence, len(passage_terms))
     if not cited:
         if scores[best] >= 0.5 or best_holds_number:
-            return _with_citation(sentence, best + 1)
+            return append_citation(sentence, best + 1)
         return sentence
     if scores[best] - max(scores[n - 1] for n in cited) >= margin and best + 1 not in cited:
-        return _with_citation(_CITE.sub("", sentence), best + 1)
+        return append_citation(CITATION.sub("", sentence), best + 1)
     return sentence
 
 
-def _with_citation(sentence: str, n: int) -> str:
-    """The sentence with ``[n]`` before its final punctuation, keeping trailing whitespace."""
-    body = sentence.rstrip()
-    tail = sentence[len(body):]
-    if body and body[-1] in ".!?":
-        return f"{body[:-1]} [{n}]{body[-1]}{tail}"
-    return f"{body} [{n}]{tail}"
-
-
 def _numbers(text: str) -> set[str]:
-    text = _ORDINAL.sub(r"\1", _LIST_MARKER.sub(" ", _CITE.sub(" ", text)))
+    text = _ORDINAL.sub(r"\1", _LIST_MARKER.sub(" ", CITATION.sub(" ", text)))
     return {t for t in tokenize(text) if _PLAIN_NUMBER.fullmatch(t)}
 
 

@@ -12,26 +12,27 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from chatbot.answer.prompting import strip_citations
+from chatbot.text import FUNCTION_WORDS, TOPICLESS_WORDS, strip_citations
 from chatbot.types import Turn
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 # Words that point back at something said before.
 _ANAPHORA = frozenset(
-    ["dia", "ia", "beliau", "mereka", "nya", "itu", "tersebut", "sana", "situ", "begitu", "demikian", "tadi", "hal", "he", "she", "him", "her", "his", "hers", "they", "them", "their", "it", "its", "that", "those", "there", "this", "these"]
+    ["dia", "ia", "beliau", "mereka", "nya", "itu", "tersebut", "sana", "situ", "begitu", "demikian", "tadi",
+     "hal", "he", "she", "him", "her", "his", "hers", "they", "them", "their", "it", "its", "that", "those",
+     "there", "this", "these"]
 )
 # Words ending in "-nya" that do not point back ("-nya" usually does: "perannya" = "his role").
-_NOT_ANAPHORIC = frozenset(["lainnya", "sebelumnya", "selanjutnya", "berikutnya", "akhirnya", "biasanya", "umumnya"])
+_NOT_ANAPHORIC = frozenset(
+    ["lainnya", "sebelumnya", "selanjutnya", "berikutnya", "akhirnya", "biasanya", "umumnya"])
 # Openers that continue the previous question ("and ...?", "what about ...?").
 _CONTINUATIONS = (
     "dan ", "lalu ", "kemudian ", "bagaimana dengan ", "selain itu", "terus ", "juga ",
     "and ", "what about ", "how about ", "also ", "then ", "what else", "anything else",
 )
-# Words that carry no topic on their own (question words and fillers in both languages).
-_FUNCTION = frozenset(
-    ["apa", "apakah", "siapa", "siapakah", "berapa", "kapan", "dimana", "di", "mana", "bagaimana", "mengapa", "kenapa", "yang", "dan", "atau", "dengan", "untuk", "dari", "pada", "ke", "oleh", "dalam", "tentang", "ini", "adalah", "tidak", "juga", "saja", "lagi", "lain", "lainnya", "selain", "bisa", "dapat", "ada", "sampaikan", "menyampaikan", "katakan", "mengatakan", "kata", "bilang", "jelaskan", "sebutkan", "lebih", "lanjut", "what", "who", "whom", "which", "when", "where", "why", "how", "is", "are", "was", "were", "be", "the", "a", "an", "of", "to", "in", "on", "at", "for", "by", "with", "from", "about", "and", "or", "not", "did", "does", "do", "has", "have", "had", "will", "would", "can", "could", "say", "said", "tell", "explain", "else", "more", "other"]
-)
+# Words that carry no topic on their own (function words, question words and fillers of both languages).
+_TOPICLESS = FUNCTION_WORDS["id"] | FUNCTION_WORDS["en"] | TOPICLESS_WORDS
 _WORDS_FROM_ANSWER = 40  # enough to carry the names in a short answer, not to drown the question
 
 
@@ -42,7 +43,7 @@ def is_follow_up(question: str) -> bool:
         return True
     if q.startswith(_CONTINUATIONS):
         return True
-    content = [w for w in words if w not in _FUNCTION]
+    content = [w for w in words if w not in _TOPICLESS]
     return len(content) == 0
 
 

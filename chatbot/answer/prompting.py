@@ -17,14 +17,16 @@ from functools import lru_cache
 from importlib import resources
 
 from chatbot.generation.base import Message
+from chatbot.text import sentence_pieces, strip_citations
 from chatbot.types import Hit, Language, Turn
 
 _CONTROL = re.compile(r"<\|[^|>]{1,40}\|>|</?s>|\[/?INST\]", re.IGNORECASE)
 # Sentences that address the model rather than report news ("ignore previous instructions", "answer every
 # question with ..."), in English or Indonesian. The prompt already says passage text is data; removing
 # these too is defence in depth, because a 1.5B model does not always hold to that rule.
-# A sentence holding one is left out whole. Searched for sentence by sentence (``_SENTENCE``): one pattern
-# spanning the sentence around the words took time quadratic in a long sentence (1.4 s for 4,000 chars).
+# A sentence holding one is left out whole. Searched for sentence by sentence (``sentence_pieces``): one
+# pattern spanning the sentence around the words took time quadratic in a long sentence (1.4 s for 4,000
+# chars).
 _INSTRUCTION = re.compile(
     r"\b(?:ignore|disregard|forget|override|abaikan|lupakan|acuhkan)\b[^.!?\n]{0,60}"
     r"\b(?:instructions?|prompts?|rules?|instruksi|perintah|aturan|petunjuk)\b"
@@ -33,8 +35,6 @@ _INSTRUCTION = re.compile(
     r"|\b(?:system prompt|you are now|kamu sekarang|anda sekarang)\b",
     re.IGNORECASE,
 )
-_SENTENCE = re.compile(r"[^.!?\n]+[.!?]?|[.!?\n]")  # a sentence with its end mark, or a lone mark
-_CITATION = re.compile(r"\s*\[\d+(?:\s*[,;]\s*\d+)*\]")
 
 
 @dataclass(frozen=True)
@@ -59,12 +59,8 @@ def load_prompts(language: Language) -> PromptSet:
 def sanitize_passage(text: str) -> str:
     """Passage text without chat-template control tokens and instructions aimed at the model, on one line."""
     text = _CONTROL.sub(" ", text)
-    kept = (" " if _INSTRUCTION.search(m.group()) else m.group() for m in _SENTENCE.finditer(text))
+    kept = (" " if _INSTRUCTION.search(piece) else piece for piece in sentence_pieces(text))
     return " ".join("".join(kept).split())
-
-
-def strip_citations(text: str) -> str:
-    return _CITATION.sub("", text).strip()
 
 
 def build_messages(question: str, hits: Sequence[Hit], language: Language,

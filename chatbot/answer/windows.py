@@ -28,8 +28,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from chatbot.answer.prompting import sanitize_passage, strip_citations
+from chatbot.answer.prompting import sanitize_passage
 from chatbot.generation.base import PrefixPrompt
+from chatbot.text import strip_citations
 from chatbot.types import Article, Chunk, Hit, Language, Turn
 
 PROMPT_FILE = "window.toml"

@@ -249,7 +249,7 @@ def _converse(pipeline: EvalPipeline, questions: Sequence[str]) -> tuple[Answer,
     for question in questions:
         answer = pipeline.ask(question, tuple(history))
         answers.append(answer)
-        history.append(Turn(question, answer.text, answer.search_query))
+        history.append(Turn.from_answer(question, answer))
     return tuple(answers)
 
 

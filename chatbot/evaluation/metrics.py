@@ -1,8 +1,8 @@
 """Scoring functions for one answer or one ranking: pure functions, each returning a per-item score.
 
-Matching text. Both sides go through ``normalize``: citation markers ``[n]`` removed, case folded, accents
-stripped (so "Lương Cường" matches "Luong Cuong" and "Đặng" matches "Dang"), thousands separators
-removed ("2.500" == "2,500" == "2500"), a decimal comma read as a point ("2,5" == "2.5"), punctuation and
+Matching text. Both sides go through ``normalize``: citation markers removed, case and accents folded
+(``chatbot.text.fold``: "Lương Cường" matches "Luong Cuong" and "Đặng" matches "Dang"), numbers normalised
+(``chatbot.text.normalize_numbers``: "2.500" == "2,500" == "2500", "2,5" == "2.5"), punctuation and
 dashes turned into spaces ("25-26" -> "25 26"), and number words written as digits, Indonesian and English,
 0-999 with ribu/thousand and juta/million ("tujuh puluh dua" == "seventy-two" == "72", "seratus sepuluh"
 == "one hundred and ten" == "110").
@@ -31,13 +31,13 @@ Deliberately not here: no model calls, no aggregation over groups (``aggregate.p
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from chatbot.answer.language import detect_language
 from chatbot.evaluation.dataset import EvalItem
+from chatbot.text import CITATION, fold, normalize_numbers
 from chatbot.types import Answer, Chunk, Language
 
 EVIDENCE_MIN_SHARE = 0.4
@@ -70,12 +70,8 @@ class MetricResult:
 
 # --------------------------------------------------------------------------- normalisation
 
-CITATION_RE = re.compile(r"\s*[\[【]\s*\d+(?:\s*(?:[,;]|-|–|dan|and)\s*\d+)*\s*[\]】]")
-_THOUSANDS = re.compile(r"(?<![\d.,])(\d{1,3})((?:[.,]\d{3})+)(?![\d]|[.,]\d)")
-_DECIMAL_COMMA = re.compile(r"(?<![\d.,])(\d+),(\d{1,2})(?![\d]|[.,]\d)")
 _DECIMAL_POINT = re.compile(r"(?<=\d)\.(?=\d)")
 _NOT_WORD = re.compile(r"[^\w/%\x00]|_")
-_LETTER_MAP = str.maketrans({"đ": "d", "ð": "d", "ø": "o", "ł": "l", "æ": "ae", "œ": "oe", "ı": "i"})
 
 _UNITS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
           "nine": 9, "nol": 0, "satu": 1, "dua": 2, "tiga": 3, "empat": 4, "lima": 5, "enam": 6, "tujuh": 7,
@@ -138,18 +134,10 @@ def _words_to_digits(tokens: list[str]) -> list[str]:
     return out
 
 
-def strip_accents(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.translate(_LETTER_MAP))
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
 def normalize(text: str) -> str:
     """Text reduced for matching: lower case, no accents, no citation markers, canonical numbers, words
     separated by single spaces (see the module docstring)."""
-    text = CITATION_RE.sub(" ", text)
-    text = strip_accents(unicodedata.normalize("NFKC", text).casefold().translate(_LETTER_MAP))
-    text = _THOUSANDS.sub(lambda m: m.group(1) + re.sub(r"[.,]", "", m.group(2)), text)
-    text = _DECIMAL_COMMA.sub(r"\1.\2", text)
+    text = normalize_numbers(fold(CITATION.sub(" ", text)))
     text = _DECIMAL_POINT.sub("\x00", text)
     text = _NOT_WORD.sub(" ", text).replace("\x00", ".")
     return " ".join(_words_to_digits(text.split()))
@@ -239,7 +227,7 @@ def hedged(text: str) -> bool:
 
 def language_match(expected: Language, text: str) -> bool | None:
     """Whether the text is in the expected language; ``None`` without a language signal ("72 [1].")."""
-    text = CITATION_RE.sub(" ", text)
+    text = CITATION.sub(" ", text)
     as_id, as_en = detect_language(text, "id"), detect_language(text, "en")
     if as_id != as_en:
         return None  # a tie: the detector has nothing to go on

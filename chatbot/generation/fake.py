@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from chatbot.errors import ModelError
 from chatbot.generation.base import Message
+from chatbot.text import first_sentence
 
 
 def word_pieces(text: str) -> Iterator[str]:
@@ -107,8 +108,7 @@ def first_passage_reply(messages: Sequence[Message]) -> str:
             return rewrite.group(1).strip()
         return "I could not find the answer in the passages."
     text = match.group(1)
-    sentence = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0]
-    return f"{sentence} [1]"
+    return f"{first_sentence(text)} [1]"
 
 
 class FirstPassageGenerator(FunctionGenerator):

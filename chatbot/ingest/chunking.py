@@ -30,6 +30,7 @@ from typing import cast
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from chatbot.text import CHUNK_SENTENCE_END
 from chatbot.types import Article, Chunk
 
 # Regular expressions, tried in order; each is kept at the end of the piece before it. Paragraph breaks,
@@ -37,11 +38,10 @@ from chatbot.types import Article, Chunk
 # break inside a passage stays in its text) and the overlap is whole sentences. With paragraphs as a level
 # of their own, only paragraphs short enough to fit in the overlap were ever repeated, and the tail of a
 # long paragraph became a small passage of its own.
-SENTENCE_END = r"(?<=[.!?;…])(?<!\b[A-Z]\.)[\"'”’)\]]*[ \t]+"
-"""An end of sentence: . ! ? ; or … and any closing quotes or brackets, then spaces; an initial such as the
-"T." of "Mmamiloko T. Kubayi" is not one."""
+# A sentence ends as ``chatbot.text`` says (an initial such as the "T." of "Mmamiloko T. Kubayi" does not end
+# one), and here ";" ends one too.
 SEPARATORS: tuple[str, ...] = (
-    r"\n\n|\n|" + SENTENCE_END,  # paragraphs, lines, sentences
+    r"\n\n|\n|" + CHUNK_SENTENCE_END,  # paragraphs, lines, sentences
     r", ",
     r" ",
     r"",

@@ -21,9 +21,10 @@ a date. Title rule: skip photo captions; if the first remaining line is short (a
 characters) and does not end in punctuation, it is a headline and becomes the title (article 003's
 "Menegaskan semangat dan aspirasi Vietnam di era digital"; article 002 has no headline of its own, so
 its first subheading "Skala rekor dan konsensus internasional" serves); otherwise the title is the first
-sentence of that line, cut at a word boundary to at most 120 characters. Date rule: the date of a byline
-line if there is one, else the first full date (day, month and year) stated in the text; day-first
-numeric dates (25/10/2025) and Indonesian or English month names (24 Desember 2024).
+sentence of that line (``chatbot.text.first_sentence``), cut at a word boundary to at most 120
+characters. Date rule: the date of a byline line if there is one, else the first full date (day, month and
+year) stated in the text; day-first numeric dates (25/10/2025) and Indonesian or English month names
+(24 Desember 2024).
 
 Deliberately not done: no Unicode normalisation, no change of characters inside a line, no removal of
 near-duplicate paragraphs (a pull quote that rephrases a paragraph is content), no guessing of dates from
@@ -36,6 +37,8 @@ import datetime as _dt
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+from chatbot.text import first_sentence
 
 TITLE_MAX_CHARS = 120
 HEADLINE_MAX_WORDS = 16
@@ -75,7 +78,6 @@ _NUMERIC_DATE = re.compile(r"(?<!\d)(\d{1,2})([/.-])(\d{1,2})\2(\d{4})(?!\d)|(?<
 _NAMED_DATE = re.compile(
     rf"(?<!\d)(\d{{1,2}})(?:\s*[-–]\s*\d{{1,2}})?\s+({_MONTH_NAMES})\.?,?\s+(\d{{4}})(?!\d)", re.IGNORECASE
 )
-_SENTENCE_END = re.compile(r"(?<!\b[A-Z])[.!?…][\"'”’)\]]*(?=\s|$)")
 
 
 @dataclass(frozen=True)
@@ -207,12 +209,6 @@ def is_headline(line: str) -> bool:
         and len(line.split()) <= HEADLINE_MAX_WORDS
         and not re.search(r"[.!?…:;,\"'”’)\]]$", line)
     )
-
-
-def first_sentence(text: str) -> str:
-    """The text up to the first sentence end (a single capital before a period is an initial, not an end)."""
-    m = _SENTENCE_END.search(text)
-    return text[: m.end()] if m else text
 
 
 def shorten(text: str, limit: int = TITLE_MAX_CHARS) -> str:

@@ -1,13 +1,14 @@
 """Keyword search over the passages with BM25 (bm25s), with a tokenizer for Indonesian and English.
 
-The tokenizer lowercases (after NFKC), splits on Unicode words and keeps what matters for names and numbers:
+The tokenizer folds case and accents (``chatbot.text.fold``), splits on Unicode words and keeps what matters
+for names and numbers:
 
 - "74/247" and "A/RES/79/243" become the whole token *and* its parts ("74/247", "74", "247");
   hyphenated words likewise ("negara-negara" -> "negara-negara", "negara");
-- thousands separators are removed ("2.500" and "2,500" -> "2500"); decimals use a dot ("2,5" -> "2.5");
-- accents are removed ("António" -> "antonio"), as are lone letters ("Nam's" -> "nam's", "nam");
-- a short list of function words and question words of both languages is dropped (yang, dan, di, the,
-  of, siapa, who, ...); content words of a question are kept.
+- numbers are ``chatbot.text.normalize_number``: "2.500" and "2,500" -> "2500", "2,5" -> "2.5";
+- accents are removed ("António" -> "antonio", "Đà" -> "da"), as are lone letters ("Nam's" -> "nam's", "nam");
+- the function words and question words of both languages (``chatbot.text.FUNCTION_WORDS``: yang, dan, di,
+  the, of, siapa, who, ...) are dropped; content words of a question are kept.
 
 There is no stemming (Indonesian affixes would need a real morphological analyser) and no persistence:
 the index is rebuilt from the chunks at load time, which takes milliseconds for this corpus.
@@ -22,42 +23,27 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from chatbot.text import DECIMAL, FUNCTION_WORDS, THOUSANDS, fold, normalize_number
 from chatbot.types import Chunk
 
-_STOP_ID = (  # Indonesian function words and question words
-    "yang dan di ke dari ini itu dengan untuk pada adalah ialah merupakan dalam akan juga atau oleh sebagai "
-    "tersebut telah sudah bahwa karena agar serta maupun namun tetapi hingga sejak saat para sang si pun "
-    "lah kah nya se apa apakah siapa siapakah berapa berapakah kapan kapankah mana manakah bagaimana mengapa "
-    "kenapa dimana sebutkan jelaskan"
-)
-_STOP_EN = (  # English function words and question words
-    "the a an of in on at to for and or is are was were be been being by with as that this these those it "
-    "its from into did does do has have had what who whom whose which when where why how about than then "
-    "there their they he she his her him i you we our"
-)
-STOP_WORDS = frozenset(_STOP_ID.split()) | frozenset(_STOP_EN.split())
+STOP_WORDS = FUNCTION_WORDS["id"] | FUNCTION_WORDS["en"]
 
 SPAN_RE = re.compile(r"[^\W_]+(?:[./,\-'’][^\W_]+)*")
-THOUSANDS_RE = re.compile(r"\d{1,3}(?:\.\d{3})+|\d{1,3}(?:,\d{3})+")
-DECIMAL_RE = re.compile(r"\d+[.,]\d+")
 COMPOUND_SPLIT_RE = re.compile(r"[/\-'’]")
 DOT_SPLIT_RE = re.compile(r"[.,]")
 
 
 def _expand(span: str) -> list[str]:
-    if THOUSANDS_RE.fullmatch(span):
-        return [re.sub(r"[.,]", "", span)]
-    if DECIMAL_RE.fullmatch(span):
-        return [span.replace(",", ".")]
+    if THOUSANDS.fullmatch(span) or DECIMAL.fullmatch(span):
+        return [normalize_number(span)]
     if COMPOUND_SPLIT_RE.search(span):
-        whole = "/".join(_norm_number(p) for p in span.split("/")) if "/" in span else span
+        whole = "/".join(normalize_number(p) for p in span.split("/")) if "/" in span else span
         out = [whole]
         for part in dict.fromkeys(p for p in COMPOUND_SPLIT_RE.split(span) if p):  # "negara-negara": once
             out.extend(_expand(part))
@@ -71,20 +57,10 @@ def _expand(span: str) -> list[str]:
     return [span]
 
 
-def _norm_number(part: str) -> str:
-    return re.sub(r"[.,]", "", part) if THOUSANDS_RE.fullmatch(part) else part
-
-
-def _fold(text: str) -> str:
-    """NFKC, lowercase, and accents removed ("António" -> "antonio", as people type it)."""
-    text = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).lower())
-    return unicodedata.normalize("NFC", "".join(ch for ch in text if not unicodedata.combining(ch)))
-
-
 def tokenize(text: str) -> list[str]:
     """Search terms of ``text`` in order, stop words and lone letters removed, compounds followed by parts."""
     tokens: list[str] = []
-    for span in SPAN_RE.findall(_fold(text)):
+    for span in SPAN_RE.findall(fold(text)):
         for token in _expand(span):
             if token not in STOP_WORDS and not (len(token) == 1 and not token.isdigit()):
                 tokens.append(token)

@@ -127,7 +127,7 @@ def _log_failure(error: BaseException) -> None:
 
 
 def _history(answers: Sequence[Answer]) -> tuple[Turn, ...]:
-    return tuple(Turn(a.question, a.text, a.search_query) for a in answers)
+    return tuple(Turn.from_answer(a.question, a) for a in answers)
 
 
 class _Handlers:

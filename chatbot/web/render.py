@@ -25,15 +25,12 @@ from types import MappingProxyType
 from urllib.parse import urlparse
 
 from chatbot.boundary import json_dumps, scrub
+from chatbot.text import CITATION, citation_numbers
 from chatbot.types import Answer, Article, Chunk, Hit, Language, PipelineInfo
 
 NOT_FOUND_BADGE: Mapping[str, str] = MappingProxyType(
     {"id": "Tidak ditemukan di artikel", "en": "Not in the articles"}
 )
-
-# "[1]", "[1, 2]", "[1; 3]": each number inside the brackets becomes its own link.
-_CITE_GROUP = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
-_NUMBER = re.compile(r"\d+")
 
 
 def _esc(text: str) -> str:
@@ -60,20 +57,24 @@ def safe_url(url: str) -> str | None:
 
 
 def link_citations(text: str, turn: int, valid: Collection[int]) -> str:
-    """Escape ``text``, then turn each valid ``[n]`` into a link to source card ``n``; others stay text."""
+    """Escape ``text``, then turn each valid ``[n]`` into a link to source card ``n``; others stay text.
+
+    Every marker the citation parser reads (``chatbot.text.CITATION``) links, each of its numbers on its own:
+    "[1, 2]", "[1-2]" and "【1】[2]" all show as links "[1][2]"; a group with no valid number stays as written.
+    """
 
     def replace(match: re.Match) -> str:
-        numbers = [int(x) for x in _NUMBER.findall(match.group(1))]
+        numbers = citation_numbers(match.group(2))
         if not any(n in valid for n in numbers):
             return match.group(0)
-        return "".join(
+        return match.group(1) + "".join(
             f'<a href="#{source_anchor(turn, n)}" class="cite" data-n="{n}">[{n}]</a>'
             if n in valid
             else f"[{n}]"
             for n in numbers
         )
 
-    lines = [_CITE_GROUP.sub(replace, _esc(line)) for line in text.strip().split("\n")]
+    lines = [CITATION.sub(replace, _esc(line)) for line in text.strip().split("\n")]
     return "<br>".join(lines)
 
 
