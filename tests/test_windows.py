@@ -74,7 +74,8 @@ def test_window_text_does_not_repeat_the_overlap():
 def test_prefix_is_the_same_for_every_question_and_language():
     (w,) = cut_windows([], chunks_of(["Konvensi ditandatangani 72 negara.", "Gutsan memimpin delegasi."]), 1000)
     prefix = window_prefix(w)
-    assert "[1] Konvensi" in prefix.user_prefix and "[2] Gutsan" in prefix.user_prefix
+    shown = prefix.system + prefix.user_prefix  # the prompt file decides which message holds the article
+    assert "[1] Konvensi" in shown and "[2] Gutsan" in shown
     s_id = window_suffix("Siapa memimpin?", "id", (2,))
     s_en = window_suffix("Who led it?", "en", (2,))
     for s in (s_id, s_en):
@@ -183,14 +184,19 @@ def test_window_answer_restores_the_state_and_maps_citations_to_window_passages(
     assert answer.prompt_tokens == len(gen.calls[-1][1].content.split()) or answer.prompt_tokens
 
 
+def _prompt_text(messages) -> str:
+    """A call's messages as one text: the window prefix's system and user parts, then the suffix."""
+    return "\n".join(m.content for m in messages)
+
+
 def test_follow_up_switches_windows_and_carries_the_earlier_turn(fake_config):
     gen = PrefixStateFake(lambda prefix, suffix: "Jawaban [1].")
     pipe, _ = window_pipe(fake_config, gen)
     first = pipe.ask("Siapa ketua komite negosiasi konvensi?")
-    assert "Faouzia" in gen.calls[-1][1].content
+    assert "Faouzia" in _prompt_text(gen.calls[-1])
     history = (Turn("Siapa ketua komite negosiasi konvensi?", "Faouzia Boumaiza Mebarki [1].", first.search_query),)
     second = pipe.ask("Lalu bagaimana dengan delegasi Rusia dan Jaksa Agung Gutsan?", history)
-    user = gen.calls[-1][1].content
+    user = _prompt_text(gen.calls[-1])
     assert "Gutsan" in user.split("Percakapan sebelumnya")[0]  # the prefix is now the Russia window
     assert "Faouzia" not in user.split("Percakapan sebelumnya")[0]
     assert "Siapa ketua komite negosiasi konvensi?" in user  # the earlier turn travels in the suffix

@@ -142,7 +142,7 @@ class PrefixStateFake:
         from pathlib import Path
 
         text = prefix.system + prefix.user_prefix
-        self.prefilled.append(prefix.user_prefix)
+        self.prefilled.append(text)
         tokens = len(text.split())
         data = text.encode("utf-8")
         data += b"\0" * max(0, tokens * self.bytes_per_token - len(data))
@@ -154,12 +154,12 @@ class PrefixStateFake:
 
         restored = state is not None and Path(state).is_file() and Path(state).read_bytes().rstrip(b"\0") == (
             prefix.system + prefix.user_prefix).encode("utf-8")
-        self.evaluated.append((None if restored else prefix.user_prefix, suffix))
+        self.evaluated.append((None if restored else prefix.system + prefix.user_prefix, suffix))
 
     def stream_with_prefix(self, prefix, suffix: str, state, *, max_tokens: int) -> Iterator[str]:
         self._evaluate(prefix, suffix, state)
         self.calls.append(tuple(prefix.messages(suffix)))
-        return _truncate(self._reply(prefix.user_prefix, suffix), max_tokens)
+        return _truncate(self._reply(prefix.system + prefix.user_prefix, suffix), max_tokens)
 
     def yes_probability(self, prefix, suffix: str, state) -> float:
         self._evaluate(prefix, suffix, state)
