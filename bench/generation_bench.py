@@ -275,7 +275,7 @@ def main() -> None:
             print(f"overhead run failed:\n{proc.stderr[-2000:]}", file=sys.stderr)
         else:
             o = json.loads(line[7:])
-            deltas = [(b - a) * 1000 for a, b in zip(o["in_process"], o["supervised"])]
+            deltas = [(b - a) * 1000 for a, b in zip(o["in_process"], o["supervised"], strict=True)]
             cached = [deltas[i] for i in o["repeated"]]
             print("| TTFT, the same prompts in the same order, alternating | p50 s | max s |")
             print("|---|---|---|")
@@ -320,7 +320,7 @@ def main() -> None:
     if args.show_replies:
         for name, results in runs.items():
             print(f"\n{name}:")
-            for (q, _, _), reply in zip(PROMPTS, results[0]["replies"]):
+            for (q, _, _), reply in zip(PROMPTS, results[0]["replies"], strict=True):
                 flat = re.sub(r"\s+", " ", reply)[:200]
                 print(f"- {q} -> {flat}")
 

@@ -167,7 +167,7 @@ def synthetic(sizes: list[int], n_queries: int, threads: int) -> list[str]:
                 _, ids = index.search(queries, k, threads=threads)
                 if kind == "flat":
                     exact[name] = [set(map(int, row)) for row in ids]
-                recalls.append(np.mean([len(set(map(int, row)) & e) / k for row, e in zip(ids, exact[name])]))
+                recalls.append(np.mean([len(set(map(int, row)) & e) / k for row, e in zip(ids, exact[name], strict=True)]))
             index, build_s = built[kind, "topic"]
             index = index.with_params(params)
             lat = []

@@ -53,7 +53,7 @@ def lost_text(text: str, chunks) -> str:
     covered = bytearray(len(text))
     for c in chunks:
         covered[c.start:c.end] = b"\1" * (c.end - c.start)
-    return "".join(ch for ch, hit in zip(text, covered) if not hit).strip()
+    return "".join(ch for ch, hit in zip(text, covered, strict=True) if not hit).strip()
 
 
 @pytest.mark.parametrize(("size", "overlap"), SETTINGS)

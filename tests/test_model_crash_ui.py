@@ -36,9 +36,7 @@ def wait_for_pid(marker: Path, timeout_s: float = 20.0) -> int:
 def ask_all(handlers, question, state):
     """Run one ask to the end; returns the new (answers, messages) state and the last yield."""
     answers, messages = state
-    last = None
-    for last in handlers.ask(question, answers, messages, "s"):
-        pass
+    *_, last = handlers.ask(question, answers, messages, "s")
     return (last.answers, last.messages), last
 
 

@@ -292,7 +292,7 @@ def test_json_export_is_answer_to_dict_per_turn():
     turns = [answer(question="Satu?"), answer(question="Dua?", numbers=())]
     data = json.loads(ui.conversation_to_json(turns))
     assert [t["turn"] for t in data["turns"]] == [1, 2]
-    for turn, a in zip(data["turns"], turns):
+    for turn, a in zip(data["turns"], turns, strict=True):
         expected = a.to_dict()
         assert {k: v for k, v in turn.items() if k != "turn"} == json.loads(json.dumps(expected))
     assert data["turns"][0]["citations"][0]["chunk_id"] == SIGNED.chunk_id

@@ -222,7 +222,7 @@ def test_served_backend_gets_the_window_prefix_byte_identical(real_corpus_fake_m
     assert a.answer_context == b.answer_context == "window"
     if a.window.split(";")[0] == b.window.split(";")[0]:  # same window: same system and user-prefix bytes
         assert gen.calls[0][0] == gen.calls[1][0]
-        common = [x == y for x, y in zip(gen.calls[0][1].content, gen.calls[1][1].content)]
+        common = [x == y for x, y in zip(gen.calls[0][1].content, gen.calls[1][1].content, strict=False)]
         prefix = window_prefix(next(w for w in pipe.windows() if w.article_id in a.window)).user_prefix
         assert all(common[:len(prefix)])
 

@@ -76,7 +76,7 @@ def build_messages(question: str, hits: Sequence[Hit], language: Language,
         raise ValueError("one passage text per hit")
     passages = "\n".join(
         p.passage.format(n=i, title=sanitize_passage(h.chunk.title), text=sanitize_passage(t))
-        for i, (h, t) in enumerate(zip(hits, texts), start=1)
+        for i, (h, t) in enumerate(zip(hits, texts, strict=True), start=1)
     )
     history = ""
     if previous is not None:

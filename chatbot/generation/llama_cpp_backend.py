@@ -420,7 +420,7 @@ class LlamaCppGenerator:
 
 def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
     n = 0
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=False):  # up to the shorter one
         if x != y:
             break
         n += 1

@@ -67,7 +67,7 @@ class _Piece(str):
 
     start: int
 
-    def __new__(cls, text: str, start: int) -> _Piece:  # noqa: PYI034
+    def __new__(cls, text: str, start: int) -> _Piece:
         piece = super().__new__(cls, text)
         piece.start = start
         return piece

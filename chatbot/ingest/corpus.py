@@ -72,8 +72,8 @@ def _read_text(path: Path, max_bytes: int) -> str:
         data = path.read_bytes()
     except CorpusError:
         raise
-    except IsADirectoryError:
-        raise CorpusError(f"{path} is a folder, not an article file; rename it or move it out of the corpus.")
+    except IsADirectoryError as err:
+        raise CorpusError(f"{path} is a folder, not an article file; rename it or move it out of the corpus.") from err
     except OSError as err:
         raise CorpusError(f"{path} cannot be read ({err.strerror or err}); check that it exists and that "
                           "you may read it.") from err

@@ -95,4 +95,4 @@ class Retriever:
             ranking = reciprocal_rank_fusion(rankings, self.rrf_k, weights)
         ranking = ranking[:k]
         sims = self.vectors[ranking] @ qvec if ranking else np.zeros(0)
-        return [Hit(self.chunks[i], float(s), r) for r, (i, s) in enumerate(zip(ranking, sims), 1)]
+        return [Hit(self.chunks[i], float(s), r) for r, (i, s) in enumerate(zip(ranking, sims, strict=True), 1)]

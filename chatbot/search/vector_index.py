@@ -130,7 +130,7 @@ class VectorIndex:
             _faiss().omp_set_num_threads(max(1, int(threads)))
         scores, labels = self._index.search(queries, min(k, len(self)), params=self._search_params())
         keep = labels >= 0
-        return ([s[m] for s, m in zip(scores, keep)], [lab[m] for lab, m in zip(labels, keep)])
+        return ([s[m] for s, m in zip(scores, keep, strict=True)], [lab[m] for lab, m in zip(labels, keep, strict=True)])
 
     def to_bytes(self) -> bytes:
         return _faiss().serialize_index(self._index).tobytes()
@@ -145,7 +145,7 @@ class VectorIndex:
             raise ValueError(f"not a FAISS index: {err}") from err
         expected = {"flat": faiss.IndexFlatIP, "hnsw": faiss.IndexHNSWFlat, "ivf": faiss.IndexIVFFlat}[kind]
         if not isinstance(index, expected):
-            raise ValueError(f"the FAISS index is a {type(index).__name__}, not a {kind} index")  # noqa: TRY004
+            raise ValueError(f"the FAISS index is a {type(index).__name__}, not a {kind} index")
         if index.metric_type != faiss.METRIC_INNER_PRODUCT:
             raise ValueError("the FAISS index does not use inner product")
         return cls(index, kind, params)
