@@ -10,8 +10,8 @@ import pytest
 from corpus_fixtures import CORPUS, regex_count, word_count
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from chatbot.ingest.chunking import SEPARATORS, chunk_id, split_article, split_corpus
-from chatbot.ingest.corpus import load_article, load_corpus
+from chatbot.ingest.chunking import SEPARATORS, chunk_id, split_article
+from chatbot.ingest.corpus import load_corpus, read_article
 from chatbot.types import Article
 
 SETTINGS = [(160, 32), (64, 16), (20, 5)]
@@ -105,8 +105,8 @@ def test_zero_overlap_means_disjoint_chunks(articles):
 
 
 def test_ids_are_content_hashes_stable_across_runs_and_distinct(articles):
-    first = split_corpus(articles, word_count, 160, 32)
-    again = split_corpus(articles, word_count, 160, 32)
+    first = [c for a in articles for c in split_article(a, word_count, 160, 32)]
+    again = [c for a in articles for c in split_article(a, word_count, 160, 32)]
     assert first == again
     assert len({c.chunk_id for c in first}) == len(first)
     for c in first:
@@ -130,11 +130,6 @@ def test_chunk_texts_are_exactly_what_langchain_makes(articles, size, overlap):
         assert [c.text for c in split_article(article, regex_count, size, overlap)] == expected
 
 
-def test_split_corpus_is_the_articles_in_order(articles):
-    expected = [c for a in articles for c in split_article(a, regex_count, 64, 16)]
-    assert split_corpus(articles, regex_count, 64, 16) == expected
-
-
 @pytest.mark.parametrize("overlap", [0, 7])
 def test_repeated_text_gets_the_right_offsets(overlap):
     # Searching each chunk's text forward from the previous start would place these chunks one sentence
@@ -152,7 +147,7 @@ def test_repeated_text_gets_the_right_offsets(overlap):
 def test_one_huge_line_without_sentence_ends_is_bounded(tmp_path):
     path = tmp_path / "huge.txt"
     path.write_text("Konvensi Hanoi ditandatangani oleh negara anggota di Hanoi, " * 3000, encoding="utf-8")
-    article = load_article(path, max_line_chars=10**6)  # above the corpus limit: chunking must bound it anyway
+    article, _ = read_article(path, max_line_chars=10**6)  # above the corpus limit: chunking must bound it anyway
     chunks = split_article(article, regex_count, 160, 32)
     assert len(chunks) > 100
     assert all(regex_count(c.text) <= 160 and article.text[c.start:c.end] == c.text for c in chunks)

@@ -25,7 +25,7 @@ import functools
 import hashlib
 import itertools
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import cast
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
@@ -207,11 +207,3 @@ def split_article(article: Article, count_tokens: Callable[[str], int], chunk_to
                                 article_id=article.article_id, title=article.title, url=article.url,
                                 publisher=article.publisher, text=text, start=start, end=end))
     return chunks
-
-
-def split_corpus(articles: Iterable[Article], count_tokens: Callable[[str], int], chunk_tokens: int,
-                 overlap_tokens: int) -> list[Chunk]:
-    """The passages of every article, article by article in the order given."""
-    _check_settings(chunk_tokens, overlap_tokens)
-    return [chunk for article in articles
-            for chunk in split_article(article, count_tokens, chunk_tokens, overlap_tokens)]

@@ -1,11 +1,13 @@
-"""Read the corpus folder: every ``*.txt`` file becomes a cleaned ``Article``, bad files are skipped with a warning.
+"""Read the corpus folder: every ``*.txt`` file becomes a cleaned ``Article``, bad files are skipped with a
+warning.
 
-``load_article`` reads one file and refuses (``CorpusError``, a sentence naming the file) what cannot be an
-article: an empty or whitespace-only file, bytes that are not UTF-8, binary data (NUL bytes), a file larger
-than ``max_bytes``, a line longer than ``max_line_chars`` (``Config.max_line_chars``; one huge line is a dump,
-not an article, and would become thousands of passages), or a file with nothing left once the site
-boilerplate is removed. Terminal escape sequences (ANSI: colours, "set the window title") and other control
-characters are removed from the text; ``read_article`` says so in a warning that names the file.
+``read_article`` reads one file (the article's id is the file stem) and refuses (``CorpusError``, a sentence
+naming the file) what cannot be an article: an empty or whitespace-only file, bytes that are not UTF-8,
+binary data (NUL bytes), a file larger than ``max_bytes``, a line longer than ``max_line_chars``
+(``Config.max_line_chars``; one huge line is a dump, not an article, and would become thousands of
+passages), or a file with nothing left once the site boilerplate is removed. Terminal escape sequences
+(ANSI: colours, "set the window title") and other control characters are removed from the text, with a
+warning that names the file.
 
 ``load_corpus`` reads the folder in file-name order, skips bad files and exact duplicates (same cleaned
 text as an earlier file) with a warning each, and refuses a missing folder or one without a usable
@@ -134,12 +136,6 @@ def read_article(path: Path, max_bytes: int = DEFAULT_MAX_BYTES,
     article = Article(article_id=path.stem, title=meta.title, url=meta.url, publisher=meta.publisher,
                       date=meta.date, text=text, source_path=str(path), content_hash=digest)
     return article, warnings
-
-
-def load_article(path: Path, max_bytes: int = DEFAULT_MAX_BYTES,
-                 max_line_chars: int = DEFAULT_MAX_LINE_CHARS) -> Article:
-    """One cleaned article from ``path``; its id is the file stem. Raises ``CorpusError`` for a bad file."""
-    return read_article(path, max_bytes, max_line_chars)[0]
 
 
 def load_corpus(folder: Path, max_bytes: int = DEFAULT_MAX_BYTES,
