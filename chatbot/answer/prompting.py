@@ -81,6 +81,7 @@ def build_messages(question: str, hits: Sequence[Hit], language: Language,
     history = ""
     if previous is not None:
         answer = strip_citations(previous.answer)[:max_history_chars]
-        history = p.history.format(question=sanitize_passage(previous.question), answer=sanitize_passage(answer))
+        history = p.history.format(question=sanitize_passage(previous.question),
+                                   answer=sanitize_passage(answer))
     user = p.user.format(passages=passages, history=history, question=sanitize_passage(question))
     return [Message("system", p.system), Message("user", user)]

@@ -2,9 +2,10 @@
 
 The splitting itself is langchain-text-splitters' ``RecursiveCharacterTextSplitter`` measuring length with
 the embedder's ``count_tokens``. It cuts at paragraph breaks, line breaks and sentence ends (one level,
-see ``SEPARATORS``), and only inside a sentence too long for a passage at ", ", then spaces; each separator stays at the end of the piece before it, so sentences stay whole. Sentences are
-packed into passages of at most ``chunk_tokens``; a passage begins with the last whole sentences of the
-one before, as many as fit in ``overlap_tokens`` (none when the last sentence alone is longer).
+see ``SEPARATORS``), and only inside a sentence too long for a passage at ", ", then spaces; each separator
+stays at the end of the piece before it, so sentences stay whole. Sentences are packed into passages of
+at most ``chunk_tokens``; a passage begins with the last whole sentences of the one before, as many as fit
+in ``overlap_tokens`` (none when the last sentence alone is longer).
 
 What this module adds on top: offsets are tracked through the split, never searched for, so
 ``article.text[c.start:c.end] == c.text`` always holds and repeated text (the same sentence twice) cannot
@@ -130,14 +131,16 @@ class _PositionalSplitter(RecursiveCharacterTextSplitter):
 
     def _join_docs(self, docs: list[str], separator: str) -> str | None:
         pieces = [d for d in docs if isinstance(d, _Piece)]
-        if separator or len(pieces) != len(docs) or any(b.start != a.end for a, b in itertools.pairwise(pieces)):
-            raise RuntimeError("langchain-text-splitters merged pieces that are not consecutive; this version "
-                               "of it is not supported by chatbot.ingest.chunking")
+        if (separator or len(pieces) != len(docs)
+                or any(b.start != a.end for a, b in itertools.pairwise(pieces))):
+            raise RuntimeError("langchain-text-splitters merged pieces that are not consecutive; this "
+                               "version of it is not supported by chatbot.ingest.chunking")
         joined = _Piece("".join(pieces), pieces[0].start).stripped() if pieces else None
         return joined or None
 
     def split_positioned(self, text: str) -> list[_Piece]:
-        pieces = self._split_text(_Piece(text, 0), list(self._separators))  # typed list[str]: they are _Pieces
+        # typed list[str]: they are _Pieces
+        pieces = self._split_text(_Piece(text, 0), list(self._separators))
         return [cast(_Piece, p).stripped() for p in pieces]
 
 

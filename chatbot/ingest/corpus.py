@@ -75,7 +75,8 @@ def _read_text(path: Path, max_bytes: int) -> str:
     except CorpusError:
         raise
     except IsADirectoryError as err:
-        raise CorpusError(f"{path} is a folder, not an article file; rename it or move it out of the corpus.") from err
+        raise CorpusError(f"{path} is a folder, not an article file; rename it or move it out of the "
+                          "corpus.") from err
     except OSError as err:
         raise CorpusError(f"{path} cannot be read ({err.strerror or err}); check that it exists and that "
                           "you may read it.") from err
@@ -88,7 +89,8 @@ def _read_text(path: Path, max_bytes: int) -> str:
         raise CorpusError(f"{path} is UTF-16 text, not UTF-8; save it as UTF-8, e.g. "
                           "`iconv -f UTF-16 -t UTF-8`.")
     if _looks_binary(data):
-        raise CorpusError(f"{path} looks like a binary file, not text; the corpus takes UTF-8 .txt files only.")
+        raise CorpusError(f"{path} looks like a binary file, not text; the corpus takes UTF-8 .txt files "
+                          "only.")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -143,8 +145,8 @@ def load_corpus(folder: Path, max_bytes: int = DEFAULT_MAX_BYTES,
     """Every usable ``*.txt`` article in ``folder``; bad files and duplicates are skipped with a warning."""
     folder = Path(folder)
     if not folder.exists():
-        raise CorpusError(f"The corpus folder {folder} does not exist; create it and put the articles in it as "
-                          "UTF-8 .txt files, or point --corpus at the folder that holds them.")
+        raise CorpusError(f"The corpus folder {folder} does not exist; create it and put the articles in "
+                          "it as UTF-8 .txt files, or point --corpus at the folder that holds them.")
     if not folder.is_dir():
         raise CorpusError(f"The corpus path {folder} is a file, not a folder; point --corpus at the folder "
                           "that holds the article .txt files.")
@@ -165,7 +167,8 @@ def load_corpus(folder: Path, max_bytes: int = DEFAULT_MAX_BYTES,
         warnings.extend(notes)
         key = _sha256(article.text)
         if key in first_with_text:
-            warnings.append(f"Skipped: {path} has the same text as {first_with_text[key]}; remove one of them.")
+            warnings.append(f"Skipped: {path} has the same text as {first_with_text[key]}; remove one of "
+                            "them.")
             continue
         first_with_text[key] = path
         articles.append(article)
