@@ -273,7 +273,8 @@ def test_markdown_export_numbers_and_quotes_the_sources():
     ]
     md = ui.conversation_to_markdown(turns)
     assert "## 1. Berapa negara?" in md and "## 2. Siapa di Mars?" in md
-    assert "1. [Judul &lt;i&gt;artikel&lt;/i&gt;](https://example.vn/a1) — example.vn" in md  # HTML shown as text
+    # HTML shown as text
+    assert "1. [Judul &lt;i&gt;artikel&lt;/i&gt;](https://example.vn/a1) — example.vn" in md
     assert "> Sebanyak 72 negara menandatangani konvensi." in md
     assert "*Tidak ditemukan di artikel.* Maaf, tidak ada." in md
     assert md.count("**Sources**") == 1

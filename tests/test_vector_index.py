@@ -1,4 +1,5 @@
-"""VectorIndex: exact search equals brute force, -1 labels never leak, approximate kinds find most neighbours."""
+"""VectorIndex: exact search equals brute force, -1 labels never leak, approximate kinds find most
+neighbours."""
 
 from __future__ import annotations
 
