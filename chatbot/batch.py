@@ -101,10 +101,12 @@ def parse_line(raw: str, line_no: int) -> BatchItem:
             raise LineError(f"line {line_no}: \"turns\" must be a non-empty list of strings.", item_id)
         return BatchItem(item_id, line_no, tuple(turns))
     if "question" not in obj:
-        raise LineError(f"line {line_no}: {FORMS}; this object has neither \"question\" nor \"turns\".", item_id)
+        raise LineError(f"line {line_no}: {FORMS}; this object has neither \"question\" nor \"turns\".",
+                        item_id)
     if not isinstance(obj["question"], str):
         raise LineError(f"line {line_no}: \"question\" must be a string, got "
-                        f"{type(obj['question']).__name__ if obj['question'] is not None else 'null'}.", item_id)
+                        f"{type(obj['question']).__name__ if obj['question'] is not None else 'null'}.",
+                        item_id)
     return BatchItem(item_id, line_no, (obj["question"],))
 
 

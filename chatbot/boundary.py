@@ -82,7 +82,8 @@ class Prepared:
 
 
 def prepare_question(question: str, max_chars: int) -> Prepared:
-    """The question to answer, cleaned, on one line and at most ``max_chars`` long; ``InputError`` if empty."""
+    """The question to answer, cleaned, on one line and at most ``max_chars`` long; ``InputError`` if
+    empty."""
     from chatbot.answer.prompting import sanitize_passage  # here: the rest of this module imports nothing
 
     if not isinstance(question, str):
@@ -93,7 +94,8 @@ def prepare_question(question: str, max_chars: int) -> Prepared:
     notice = None
     if len(text) > max_chars:
         cut = text[:max_chars].rsplit(" ", 1)[0] or text[:max_chars]
-        notice = f"The question was {len(text):,} characters long and was truncated to the first {len(cut):,}."
+        notice = (f"The question was {len(text):,} characters long and was truncated to the first "
+                  f"{len(cut):,}.")
         text = cut
     if not has_content(sanitize_passage(text)):  # what the model would be asked is nothing
         raise InputError(ONLY_INSTRUCTIONS if has_content(text) else EMPTY_QUESTION)

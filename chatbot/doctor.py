@@ -66,7 +66,8 @@ def index_state(config: Config) -> str:
         return f"{m.n_chunks} passages from {m.n_articles} articles, but the corpus cannot be read: {err}"
     state = "up to date" if fresh else "stale: the corpus changed since it was built (rebuilt on next use)"
     embedder = "" if m.embedder == config.embedder else f"; built with {m.embedder}, not {config.embedder}"
-    return f"{m.n_chunks} passages from {m.n_articles} articles, {m.embedder}, built {m.created_at}: {state}{embedder}"
+    return (f"{m.n_chunks} passages from {m.n_articles} articles, {m.embedder}, built {m.created_at}: "
+            f"{state}{embedder}")
 
 
 def run_probe(model: Path, threads: int, seconds: float, *, repack: bool = True) -> tuple[dict | None, str]:
@@ -98,8 +99,8 @@ def doctor(config: Config, *, seconds: float = 10.0, tune: bool = False, out: Pr
         out("llama.cpp:  llama-cpp-python was not installed by scripts/build_llama.sh (its CPU is unknown)")
     else:
         same = build.cpu_fingerprint == cpu.fingerprint
-        out(f"llama.cpp:  built for {build.cpu or 'an unknown CPU'} ({'this CPU' if same else 'ANOTHER CPU'}), "
-            f"build {build.key}")
+        out(f"llama.cpp:  built for {build.cpu or 'an unknown CPU'} "
+            f"({'this CPU' if same else 'ANOTHER CPU'}), build {build.key}")
         out(f"            {build.cmake_args}")
         if not same:
             problems.append("llama-cpp-python was compiled on another CPU; run scripts/setup.sh again "
@@ -149,8 +150,8 @@ def doctor(config: Config, *, seconds: float = 10.0, tune: bool = False, out: Pr
         on, off = (answer_seconds(results[c]["prompt_tps"], results[c]["decode_tps"]) for c in (True, False))
         for choice, label, cost in ((True, "on ", on), (False, "off", off)):
             r = results[choice]
-            out(f"repack {label}: prompt {r['prompt_tps']:.0f} tokens/s, decode {r['decode_tps']:.1f} tokens/s, "
-                f"a typical answer {cost:.1f} s")
+            out(f"repack {label}: prompt {r['prompt_tps']:.0f} tokens/s, "
+                f"decode {r['decode_tps']:.1f} tokens/s, a typical answer {cost:.1f} s")
         faster = on <= off
         if build is not None:
             path = save_tuning(config.cache_dir, Tuning(build.key, faster, on, off))

@@ -149,7 +149,8 @@ class Pipeline:
         for event in self.stream(question, history):
             if isinstance(event, Done):
                 return event.answer
-        raise ModelError("The pipeline ended without an answer.")  # pragma: no cover - stream always ends Done
+        # not reached: the stream always ends with Done
+        raise ModelError("The pipeline ended without an answer.")  # pragma: no cover
 
     def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[Event]:
         prepared = prepare_question(question, self.config.max_question_chars)
@@ -171,7 +172,8 @@ class Pipeline:
         base = Answer(question=question, language=language, text="", refused=False, hits=hits,
                       search_query=query, notice=prepared.notice)
         if self._too_weak(hits, language, query):
-            yield from self._refuse(base, prompts, Timings(retrieve_ms, None, (time.perf_counter() - t0) * 1000))
+            yield from self._refuse(base, prompts,
+                                    Timings(retrieve_ms, None, (time.perf_counter() - t0) * 1000))
             return
 
         if self.config.answer_context == "window":
@@ -181,7 +183,8 @@ class Pipeline:
                 return
 
         texts = self._excerpts((question, query), hits)
-        messages = build_messages(question, hits, language, hist.previous_turn(question, history), texts=texts)
+        messages = build_messages(question, hits, language, hist.previous_turn(question, history),
+                                  texts=texts)
         generator = self.generator
         try:
             prompt_tokens = generator.count_tokens(messages)
@@ -190,8 +193,9 @@ class Pipeline:
         pieces: list[str] = []
         first_ms: float | None = None
         with self._generate_lock:
-            for piece in self._hold_back_marker(generator.stream(messages, max_tokens=self.config.max_new_tokens),
-                                                prompts.not_found_marker):
+            for piece in self._hold_back_marker(
+                    generator.stream(messages, max_tokens=self.config.max_new_tokens),
+                    prompts.not_found_marker):
                 if first_ms is None:
                     first_ms = (time.perf_counter() - t0) * 1000
                 pieces.append(piece)
@@ -201,7 +205,8 @@ class Pipeline:
             raw = self._in_language(raw, language, prompts)
         timings = Timings(retrieve_ms, first_ms, (time.perf_counter() - t0) * 1000)
         base = replace(base, prompt_tokens=prompt_tokens)
-        if not raw.strip() or model_refused(raw, prompts.not_found_marker) or self._invents_numbers(raw, base):
+        if (not raw.strip() or model_refused(raw, prompts.not_found_marker)
+                or self._invents_numbers(raw, base)):
             yield from self._refuse(base, prompts, timings, streamed=bool(pieces))
             return
         yield Done(self._finish(base, raw, prompts, timings))
@@ -224,7 +229,8 @@ class Pipeline:
             return raw
         messages = [Message("user", prompts.rewrite.format(answer=raw.strip()))]
         with self._generate_lock:
-            rewritten = "".join(self.generator.stream(messages, max_tokens=self.config.max_new_tokens)).strip()
+            rewritten = "".join(
+                self.generator.stream(messages, max_tokens=self.config.max_new_tokens)).strip()
         return rewritten if rewritten and detect_language(rewritten, default=language) == language else raw
 
     def _invents_numbers(self, raw: str, base: Answer) -> bool:
@@ -298,7 +304,8 @@ class Pipeline:
         for marker in (load_window_prompts().not_found_marker, prompts.not_found_marker):
             text = text.replace(marker, "").strip() if marker in text.upper() else text
         parsed = cite.parse_citations(text, len(base.hits))
-        grounded = ground_citations(parsed.text, [h.chunk.text for h in base.hits], self.config.grounding_margin)
+        grounded = ground_citations(parsed.text, [h.chunk.text for h in base.hits],
+                                    self.config.grounding_margin)
         text, numbers = grounded.text, grounded.numbers
         if not numbers:
             n = self._supporting_passage(text, base.hits, base.language)
@@ -361,8 +368,9 @@ class Pipeline:
             store.record_use(choice.window)
         return self._window_events(base, history, prompts, choice, state, local, t0, retrieve_ms)
 
-    def _window_events(self, base: Answer, history: tuple[Turn, ...], prompts: PromptSet, choice: WindowChoice,
-                       state: Path | None, local: bool, t0: float, retrieve_ms: float) -> Iterator[Event]:
+    def _window_events(self, base: Answer, history: tuple[Turn, ...], prompts: PromptSet,
+                       choice: WindowChoice, state: Path | None, local: bool, t0: float,
+                       retrieve_ms: float) -> Iterator[Event]:
         generator = self.generator
         window = choice.window
         prefix = window_prefix(window)
@@ -375,7 +383,8 @@ class Pipeline:
                     prefix, check_suffix(base.question, base.language), state)
             base = replace(base, window=f"{choice.note}; answerable p={p_yes:.2f}")
             if p_yes < threshold:
-                yield from self._refuse(base, prompts, Timings(retrieve_ms, None, (time.perf_counter() - t0) * 1000))
+                yield from self._refuse(base, prompts,
+                                        Timings(retrieve_ms, None, (time.perf_counter() - t0) * 1000))
                 return
         suffix = window_suffix(base.question, base.language, choice.numbers[:3], previous)
         window_marker = load_window_prompts().not_found_marker
@@ -399,14 +408,16 @@ class Pipeline:
             raw = self._in_language(raw, base.language, prompts)  # as in passage mode
         timings = Timings(retrieve_ms, first_ms, (time.perf_counter() - t0) * 1000)
         passages = list(window.texts)
-        if (not raw.strip() or model_refused(raw, window_marker) or model_refused(raw, prompts.not_found_marker)
+        if (not raw.strip() or model_refused(raw, window_marker)
+                or model_refused(raw, prompts.not_found_marker)
                 or (self.config.refuse_unsupported_numbers
                     and unsupported_numbers(raw, passages, base.question))):
             yield from self._refuse(base, prompts, timings, streamed=bool(pieces))
             return
         yield Done(self._finish_window(base, raw, prompts, timings, window))
 
-    def _finish_window(self, base: Answer, raw: str, prompts: PromptSet, timings: Timings, window: Window) -> Answer:
+    def _finish_window(self, base: Answer, raw: str, prompts: PromptSet, timings: Timings,
+                       window: Window) -> Answer:
         """Citations ``[n]`` number the window's passages: parsed, grounded and mapped back to them."""
         text = raw.strip()
         for marker in (load_window_prompts().not_found_marker, prompts.not_found_marker):

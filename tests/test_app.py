@@ -104,7 +104,8 @@ def test_main_builds_the_config_from_flags_and_prints_the_url(monkeypatch, capsy
 def test_main_exits_with_the_message_when_the_index_cannot_load(monkeypatch, capsys):
     broken = FakePipeline(info_error=IndexStoreError("The index in index/ is corrupt: run `chatbot index`."))
     fake_pipeline_module(monkeypatch, lambda config: broken)
-    monkeypatch.setattr(app, "create_app", lambda pipeline, **kw: pytest.fail("must not serve a broken index"))
+    monkeypatch.setattr(app, "create_app",
+                        lambda pipeline, **kw: pytest.fail("must not serve a broken index"))
     assert app.main([]) == 1
     assert "corrupt" in capsys.readouterr().err
 

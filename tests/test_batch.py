@@ -29,7 +29,8 @@ def test_parse_line_forms_and_errors():
 
 
 def test_batch_contract_order_errors_and_turns(fake_config, tmp_path):
-    gen = ScriptedGenerator(["72 negara [1].", "Mebarki [1].", "Ia berterima kasih [1].", RuntimeError("boom")])
+    gen = ScriptedGenerator(["72 negara [1].", "Mebarki [1].", "Ia berterima kasih [1].",
+                             RuntimeError("boom")])
     pipe = Pipeline(fake_config, embedder=HashEmbedder(), generator=gen)
     lines = [
         '{"id": "q1", "question": "Berapa negara yang menandatangani Konvensi Hanoi?"}',

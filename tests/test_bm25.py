@@ -58,11 +58,11 @@ def test_empty_index():
 @pytest.fixture(scope="module")
 def real_chunks():
     from chatbot.embedders.fake import HashEmbedder
-    from chatbot.ingest.chunking import split_corpus
+    from chatbot.ingest.chunking import split_article
     from chatbot.ingest.corpus import load_corpus
 
-    articles = load_corpus(CORPUS).articles
-    return split_corpus(list(articles), HashEmbedder().count_tokens, 160, 32)
+    count_tokens = HashEmbedder().count_tokens
+    return [c for a in load_corpus(CORPUS).articles for c in split_article(a, count_tokens, 160, 32)]
 
 
 @pytest.mark.parametrize("query, must_contain", [

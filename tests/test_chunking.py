@@ -10,8 +10,8 @@ import pytest
 from corpus_fixtures import CORPUS, regex_count, word_count
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from chatbot.ingest.chunking import SEPARATORS, chunk_id, split_article, split_corpus
-from chatbot.ingest.corpus import load_article, load_corpus
+from chatbot.ingest.chunking import SEPARATORS, chunk_id, split_article
+from chatbot.ingest.corpus import load_corpus, read_article
 from chatbot.types import Article
 
 SETTINGS = [(160, 32), (64, 16), (20, 5)]
@@ -53,7 +53,7 @@ def lost_text(text: str, chunks) -> str:
     covered = bytearray(len(text))
     for c in chunks:
         covered[c.start:c.end] = b"\1" * (c.end - c.start)
-    return "".join(ch for ch, hit in zip(text, covered) if not hit).strip()
+    return "".join(ch for ch, hit in zip(text, covered, strict=True) if not hit).strip()
 
 
 @pytest.mark.parametrize(("size", "overlap"), SETTINGS)
@@ -76,7 +76,8 @@ def test_chunks_begin_and_end_at_sentence_boundaries(articles):
             assert c.end == len(text) or PIECE_RE.match(text, c.end) or PIECE_RE.match(text, c.end - 1) \
                 or text[c.end:c.end + 1] in ("\n", " ") and re.match(r"[.!?;…\"'”’)\]]", text[c.end - 1])
             before = text[:c.start]
-            assert c.start == 0 or before.endswith(("\n", " ")) and re.search(r"(\n|[.!?;…\"'”’)\]] +)$", before)
+            assert c.start == 0 or before.endswith(("\n", " ")) \
+                and re.search(r"(\n|[.!?;…\"'”’)\]] +)$", before)
 
 
 def test_consecutive_chunks_overlap_by_whole_sentences_when_they_fit(articles):
@@ -105,13 +106,14 @@ def test_zero_overlap_means_disjoint_chunks(articles):
 
 
 def test_ids_are_content_hashes_stable_across_runs_and_distinct(articles):
-    first = split_corpus(articles, word_count, 160, 32)
-    again = split_corpus(articles, word_count, 160, 32)
+    first = [c for a in articles for c in split_article(a, word_count, 160, 32)]
+    again = [c for a in articles for c in split_article(a, word_count, 160, 32)]
     assert first == again
     assert len({c.chunk_id for c in first}) == len(first)
     for c in first:
         key = f"{c.article_id}\0{c.text}\0{c.start}\0{c.end}".encode()
-        assert c.chunk_id == hashlib.sha256(key).hexdigest()[:16] == chunk_id(c.article_id, c.text, c.start, c.end)
+        assert (c.chunk_id == hashlib.sha256(key).hexdigest()[:16]
+                == chunk_id(c.article_id, c.text, c.start, c.end))
 
 
 def test_chunks_carry_the_article_metadata(articles):
@@ -130,11 +132,6 @@ def test_chunk_texts_are_exactly_what_langchain_makes(articles, size, overlap):
         assert [c.text for c in split_article(article, regex_count, size, overlap)] == expected
 
 
-def test_split_corpus_is_the_articles_in_order(articles):
-    expected = [c for a in articles for c in split_article(a, regex_count, 64, 16)]
-    assert split_corpus(articles, regex_count, 64, 16) == expected
-
-
 @pytest.mark.parametrize("overlap", [0, 7])
 def test_repeated_text_gets_the_right_offsets(overlap):
     # Searching each chunk's text forward from the previous start would place these chunks one sentence
@@ -151,13 +148,16 @@ def test_repeated_text_gets_the_right_offsets(overlap):
 
 def test_one_huge_line_without_sentence_ends_is_bounded(tmp_path):
     path = tmp_path / "huge.txt"
-    path.write_text("Konvensi Hanoi ditandatangani oleh negara anggota di Hanoi, " * 3000, encoding="utf-8")
-    article = load_article(path, max_line_chars=10**6)  # above the corpus limit: chunking must bound it anyway
+    path.write_text("Konvensi Hanoi ditandatangani oleh negara anggota di Hanoi, " * 3000,
+                    encoding="utf-8")
+    # a line limit above the corpus's: chunking must bound the passages anyway
+    article, _ = read_article(path, max_line_chars=10**6)
     chunks = split_article(article, regex_count, 160, 32)
     assert len(chunks) > 100
     assert all(regex_count(c.text) <= 160 and article.text[c.start:c.end] == c.text for c in chunks)
     assert chunks[-1].end == len(article.text)
-    assert all(x.start < y.start < x.end < y.end for x, y in itertools.pairwise(chunks))  # overlapping, in order
+    # overlapping, in order
+    assert all(x.start < y.start < x.end < y.end for x, y in itertools.pairwise(chunks))
 
 
 def test_one_huge_word_is_cut_between_characters():

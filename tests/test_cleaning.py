@@ -1,4 +1,5 @@
-"""Cleaning and metadata: each boilerplate rule on the real articles, content kept verbatim, metadata rules."""
+"""Cleaning and metadata: each boilerplate rule on the real articles, content kept verbatim, metadata
+rules."""
 
 from __future__ import annotations
 
@@ -87,7 +88,8 @@ def test_evidence_quotes_captions_and_odd_spacing_survive():
     assert "Wakil Menteri Luar Negeri Dang Hoang Giang memberikan sambutan pembukaan." in \
         cleaned["001_a5f55ca7898bd1fe"]
     # the headline of 003 stays in its text
-    assert cleaned["003_abfa09d844576437"].startswith("Menegaskan semangat dan aspirasi Vietnam di era digital\n\n")
+    assert cleaned["003_abfa09d844576437"].startswith(
+        "Menegaskan semangat dan aspirasi Vietnam di era digital\n\n")
 
 
 def test_the_caption_printed_twice_is_kept_once():
@@ -123,7 +125,8 @@ def test_author_signature_before_the_source_line_goes_but_a_subheading_stays():
 
 
 def test_boilerplate_only_text_cleans_to_nothing():
-    assert clean_text("Komentar (0)\n\nNo data\nSumber: https://example.vn/a\n\nDalam kategori yang sama\nX") == ""
+    assert clean_text("Komentar (0)\n\nNo data\nSumber: https://example.vn/a\n\n"
+                      "Dalam kategori yang sama\nX") == ""
 
 
 @pytest.mark.parametrize("article_id", sorted(RAW))
@@ -179,7 +182,8 @@ def test_title_rules():
     # a caption is skipped, a short line without final punctuation is a headline
     assert extract_metadata("Foto bersama. Foto: VGP\nSkala rekor\nIsi berita.").title == "Skala rekor"
     # a sentence is not a headline: its first sentence is the title
-    assert extract_metadata("Mmamiloko T. Kubayi berbicara. Lalu pulang.").title == "Mmamiloko T. Kubayi berbicara."
+    assert (extract_metadata("Mmamiloko T. Kubayi berbicara. Lalu pulang.").title
+            == "Mmamiloko T. Kubayi berbicara.")
     assert is_headline("Konsensus dan solidaritas")
     assert not is_headline("Kami sangat menghargai organisasi dan inisiatif global tersebut.")
     assert not is_headline(" ".join(["kata"] * 17))

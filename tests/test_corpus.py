@@ -10,7 +10,7 @@ from corpus_fixtures import CORPUS, EXPECTED_META
 
 from chatbot.errors import CorpusError
 from chatbot.ingest.cleaning import clean_text
-from chatbot.ingest.corpus import CorpusLoad, corpus_hash, load_article, load_corpus
+from chatbot.ingest.corpus import CorpusLoad, corpus_hash, load_corpus, read_article
 
 ARTICLE = ("Judul berita\nKonvensi Hanoi ditandatangani oleh 72 negara. Lebih dari 2.500 delegasi hadir.\n"
            "Sumber: https://www.example.vn/berita")
@@ -42,24 +42,24 @@ def test_the_real_corpus_loads_with_its_metadata():
 
 def test_content_hash_is_stable_and_follows_text_and_metadata(tmp_path):
     path = write(tmp_path, "a.txt", ARTICLE)
-    first = load_article(path)
-    assert load_article(path).content_hash == first.content_hash
+    first = read_article(path)[0]
+    assert read_article(path)[0].content_hash == first.content_hash
     write(tmp_path, "a.txt", ARTICLE.replace("72 negara", "73 negara"))
-    assert load_article(path).content_hash != first.content_hash
+    assert read_article(path)[0].content_hash != first.content_hash
     write(tmp_path, "a.txt", ARTICLE.replace("example.vn", "example.org"))  # same text, other URL
-    changed = load_article(path)
+    changed = read_article(path)[0]
     assert changed.text == first.text and changed.content_hash != first.content_hash
 
 
 def test_an_ordinary_article_file(tmp_path):
-    article = load_article(write(tmp_path, "001_x.txt", ARTICLE))
+    article = read_article(write(tmp_path, "001_x.txt", ARTICLE))[0]
     assert article.article_id == "001_x"
     assert (article.title, article.publisher, article.date) == ("Judul berita", "example.vn", None)
     assert article.text.endswith("2.500 delegasi hadir.")
 
 
 def test_a_utf8_byte_order_mark_is_accepted(tmp_path):
-    article = load_article(write(tmp_path, "bom.txt", b"\xef\xbb\xbf" + ARTICLE.encode()))
+    article = read_article(write(tmp_path, "bom.txt", b"\xef\xbb\xbf" + ARTICLE.encode()))[0]
     assert article.title == "Judul berita"
 
 
@@ -74,30 +74,30 @@ def test_a_utf8_byte_order_mark_is_accepted(tmp_path):
 def test_bad_files_are_refused_with_the_file_and_the_reason(tmp_path, data, reason):
     path = write(tmp_path, "bad.txt", data)
     with pytest.raises(CorpusError, match=reason) as err:
-        load_article(path)
+        read_article(path)
     assert str(path) in str(err.value)
 
 
 def test_a_file_above_the_size_limit_is_refused(tmp_path):
     path = write(tmp_path, "big.txt", ARTICLE * 10)
     with pytest.raises(CorpusError, match="limit") as err:
-        load_article(path, max_bytes=100)
+        read_article(path, max_bytes=100)
     assert str(path) in str(err.value)
-    assert load_article(path, max_bytes=10_000).text
+    assert read_article(path, max_bytes=10_000)[0].text
 
 
 def test_a_folder_named_like_an_article_is_refused(tmp_path):
     (tmp_path / "dir.txt").mkdir()
     with pytest.raises(CorpusError, match="folder"):
-        load_article(tmp_path / "dir.txt")
+        read_article(tmp_path / "dir.txt")
 
 
 def test_one_huge_line_is_refused_unless_the_limit_allows_it(tmp_path):
     line = "Konvensi Hanoi ditandatangani oleh 72 negara di Hanoi, " * 40_000  # about 2.2 MB, no newline
     path = write(tmp_path, "huge.txt", line)
     with pytest.raises(CorpusError, match=r"huge.txt has a line of 2,200,000 characters.*limit of 20,000"):
-        load_article(path)
-    article = load_article(path, max_line_chars=len(line))
+        read_article(path)
+    article = read_article(path, max_line_chars=len(line))[0]
     assert article.text == line.strip()
     assert len(article.title) <= 120
 

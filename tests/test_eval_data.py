@@ -2,9 +2,9 @@
 
 Checks the schema (ragas-style field names), unique ids, the minimum counts per language, type, article
 and split, and that every gold quote is copied verbatim from the article it names, both in the raw file
-(corpus/<id>.txt) and in the cleaned text that ``chatbot.ingest.corpus.load_corpus`` produces (so chunk offsets
-and citations can point at it). Keyword groups of answerable items must be satisfied by the reference
-answer itself, so a keyword scorer cannot fail the reference.
+(corpus/<id>.txt) and in the cleaned text that ``chatbot.ingest.corpus.load_corpus`` produces (so chunk
+offsets and citations can point at it). Keyword groups of answerable items must be satisfied by the
+reference answer itself, so a keyword scorer cannot fail the reference.
 
 Deliberately not checked: whether the reference answers are correct (a person wrote them from the
 articles), or anything about a model's answers.
@@ -79,7 +79,8 @@ def _check_fields(row: dict, fields: dict[str, type]) -> list[str]:
         if name not in row:
             errors.append(f"{row.get('id', '?')}: missing field {name!r}")
         elif not isinstance(row[name], kind):
-            errors.append(f"{row.get('id', '?')}: {name!r} should be {kind.__name__}, got {type(row[name]).__name__}")
+            errors.append(f"{row.get('id', '?')}: {name!r} should be {kind.__name__}, "
+                          f"got {type(row[name]).__name__}")
     return errors
 
 
@@ -118,15 +119,18 @@ def test_qa_values_are_consistent():
         elif row["keywords"] or row["reference_contexts"] or row["article_ids"]:
             errors.append(f"{rid}: an unanswerable item has no keywords, contexts or articles")
         for group in row["keywords"]:
-            if not isinstance(group, list) or not group or not all(isinstance(k, str) and k.strip() for k in group):
-                errors.append(f"{rid}: keyword group {group!r} must be a non-empty list of non-empty strings")
+            if (not isinstance(group, list) or not group
+                    or not all(isinstance(k, str) and k.strip() for k in group)):
+                errors.append(f"{rid}: keyword group {group!r} must be a non-empty list of non-empty "
+                              "strings")
         if not all(isinstance(c, str) and c.strip() for c in row["reference_contexts"]):
             errors.append(f"{rid}: reference_contexts must be non-empty strings")
         if row["type"] == "multi_passage" and len(row["reference_contexts"]) < 2:
             errors.append(f"{rid}: a multi_passage item needs two quotes")
         if row["type"] == "follow_up":
             turns = row.get("turns")
-            if not (isinstance(turns, list) and 2 <= len(turns) <= 3 and all(isinstance(t, str) for t in turns)):
+            if not (isinstance(turns, list) and 2 <= len(turns) <= 3
+                    and all(isinstance(t, str) for t in turns)):
                 errors.append(f"{rid}: turns must be a list of 2-3 questions")
             elif turns[-1] != row["user_input"]:
                 errors.append(f"{rid}: the last turn must equal user_input")
@@ -185,7 +189,8 @@ def test_required_questions_and_facts_are_present():
 # --------------------------------------------------------------------------- qa.jsonl: evidence and keywords
 
 
-def _quote_errors(rid: str, quote: str, article_ids: list[str], texts: dict[str, str], where: str) -> list[str]:
+def _quote_errors(rid: str, quote: str, article_ids: list[str], texts: dict[str, str],
+                  where: str) -> list[str]:
     errors = []
     if "\n" in quote:
         errors.append(f"{rid}: quote spans a line break: {quote[:60]!r}")
@@ -208,7 +213,8 @@ def test_reference_contexts_are_verbatim(where):
             errors += _quote_errors(row["id"], quote, row["article_ids"], texts, where)
         for article in row["article_ids"]:
             if article in texts and not any(q in texts[article] for q in row["reference_contexts"]):
-                errors.append(f"{row['id']}: article {article} is listed but holds none of the quotes ({where})")
+                errors.append(f"{row['id']}: article {article} is listed but holds none of the quotes "
+                              f"({where})")
     assert not errors, "\n".join(errors)
 
 
@@ -234,7 +240,8 @@ def test_retrieval_schema_and_counts():
     assert len(rows) >= 40
     langs = Counter(r["language"] for r in rows)
     assert set(langs) == LANGUAGES and min(langs.values()) >= 0.4 * len(rows), langs
-    assert {r["article_id"] for r in rows} == set(_raw_texts()), "every article should be the target of a check"
+    assert {r["article_id"] for r in rows} == set(_raw_texts()), \
+        "every article should be the target of a check"
     queries = " ".join(r["query"] for r in rows)
     evidence = " ".join(r["evidence"] for r in rows)
     for needle in ("74/247", "Gutsan"):

@@ -11,8 +11,9 @@ import pytest
 
 from chatbot.errors import InputError
 from chatbot.evaluation import metrics as m
-from chatbot.evaluation.aggregate import percentile
+from chatbot.evaluation.aggregate import metric, percentile
 from chatbot.evaluation.dataset import EvalItem, filter_items, load_items, load_retrieval_checks
+from chatbot.evaluation.harness import ItemResult
 from chatbot.types import Answer, Chunk
 
 REPO = Path(__file__).resolve().parents[1]
@@ -213,10 +214,16 @@ def test_recall_at_k_counts_quotes_not_passages():
     assert m.recall_at(ranked, [QUOTE_72, quote_b], 10, ARTICLES) == 1.0
 
 
-def test_metric_result_and_percentile():
-    result = m.MetricResult.of({"a": True, "b": False, "c": None, "d": 1.0})
-    assert result.mean == pytest.approx(2 / 3) and result.n == 3 and "c" not in result.per_item
-    assert m.MetricResult.of({}).mean is None
+def test_metric_mean_and_percentile():
+    def record(n: int, answerable: bool, correct: bool | None) -> ItemResult:
+        return ItemResult(id=f"q{n}", language="id", type="fact", split="dev", answerable=answerable,
+                          question="?", turns=("?",), expected="", correct=correct)
+
+    records = [record(1, True, True), record(2, True, False), record(3, True, None), record(4, True, True),
+               record(5, False, True)]
+    # booleans count as 0 or 1; a None score and an item the metric does not apply to are left out
+    assert metric(records, "accuracy") == {"mean": pytest.approx(2 / 3), "n": 3}
+    assert metric([], "accuracy") == {"mean": None, "n": 0}
     assert percentile([4, 1, 3, 2], 50) == 2.5
     assert percentile([1, 2, 3, 4], 95) == pytest.approx(3.85)  # numpy's linear interpolation
     assert percentile([], 50) is None

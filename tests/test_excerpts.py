@@ -88,7 +88,8 @@ def test_pipeline_prompts_with_excerpts_and_cites_whole_passages(fake_config):
     question = "Berapa negara yang menandatangani Konvensi Hanoi?"
     full = Pipeline(fake_config, embedder=HashEmbedder(), generator=ScriptedGenerator(["72 negara [1]."]))
     short_gen = ScriptedGenerator(["72 negara [1]."])
-    short = Pipeline(fake_config.with_(passage_budget_chars=300), embedder=HashEmbedder(), generator=short_gen)
+    short = Pipeline(fake_config.with_(passage_budget_chars=300), embedder=HashEmbedder(),
+                     generator=short_gen)
     a_full, a_short = full.ask(question), short.ask(question)
     prompt_full = full._generator.calls[0][-1].content
     prompt_short = short_gen.calls[0][-1].content

@@ -44,7 +44,8 @@ TEXTS = ["Delegasi Rusia dipimpin oleh Alexander Gutsan di Hanoi.",
          "Cuaca di Hanoi cerah sepanjang pekan."]
 
 
-@pytest.mark.parametrize("question", ["How many Africans were in Hanoi for the ceremony?", "Did Africa sign?"])
+@pytest.mark.parametrize("question", ["How many Africans were in Hanoi for the ceremony?",
+                                      "Did Africa sign?"])
 def test_character_ngrams_join_the_fusion_for_questions_in_another_language_only(question):
     strong, off = _retriever(TEXTS, 5.0), _retriever(TEXTS, 0.0)
     assert off.ngrams is None

@@ -1,4 +1,5 @@
-"""The llama.cpp backend on real models: SmolLM2-135M for behaviour, the bundled Qwen for answers and speed."""
+"""The llama.cpp backend on real models: SmolLM2-135M for behaviour, the bundled Qwen for answers and
+speed."""
 
 from __future__ import annotations
 
@@ -97,7 +98,8 @@ def test_bundled_qwen_answers_from_the_passage_and_reuses_the_prefix(qwen):
     assert "72" in reply
     assert qwen.name == "llama-cpp:qwen2.5-coder-1.5b-instruct-q4_k_m"
 
-    second = [SYSTEM, Message("user", f"Passages:\n{PASSAGES}\nQuestion: Siapa yang memimpin delegasi Rusia?")]
+    second = [SYSTEM,
+              Message("user", f"Passages:\n{PASSAGES}\nQuestion: Siapa yang memimpin delegasi Rusia?")]
     reply2 = "".join(qwen.stream(second, max_tokens=30))
     warm = qwen.last_stats
     assert "Gutsan" in reply2
@@ -113,7 +115,8 @@ def test_bundled_qwen_in_the_supervised_child_matches_in_process_and_survives_a_
     from chatbot.generation import make_generator
     from chatbot.generation.supervised import SupervisedGenerator
 
-    messages = [SYSTEM, Message("user", f"Passages:\n{PASSAGES}\nQuestion: Siapa yang memimpin delegasi Rusia?")]
+    messages = [SYSTEM,
+                Message("user", f"Passages:\n{PASSAGES}\nQuestion: Siapa yang memimpin delegasi Rusia?")]
     local = make_generator("llama-cpp", Config(threads=2, model_process=False))  # same load options
     expected = "".join(local.stream(messages, max_tokens=24))
     assert "Gutsan" in expected

@@ -55,7 +55,8 @@ def server_url(tmp_path_factory):
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(f"the server did not answer within {STARTUP_TIMEOUT_S} s:\n{log.read_text()[-2000:]}")
+                pytest.fail(f"the server did not answer within {STARTUP_TIMEOUT_S} s:\n"
+                            f"{log.read_text()[-2000:]}")
             time.sleep(0.25)
         yield url
     finally:

@@ -46,7 +46,8 @@ def test_a_margin_above_one_never_moves_a_citation():
 def test_numbers_no_passage_holds_are_reported():
     from chatbot.answer.grounding import unsupported_numbers
 
-    passages = ["Upacara dihadiri 2.500 delegasi dari 119 negara pada 25-26 Oktober 2025, peringatan 47 tahun."]
+    passages = ["Upacara dihadiri 2.500 delegasi dari 119 negara pada 25-26 Oktober 2025, "
+                "peringatan 47 tahun."]
     assert unsupported_numbers("It contains 4 articles [1].", passages) == {"4"}
     assert unsupported_numbers("It happened in 2021.", passages) == {"2021"}
     for fine in ("2,500 delegates [1].", "1. Satu\n2. Dua", "the 47th anniversary", "25-26 October 2025 [1]"):

@@ -235,13 +235,14 @@ def test_batch_item_failing_for_any_reason_keeps_its_id(fake_config, tmp_path):
 def test_eval_with_hostile_questions_writes_its_report(fake_config, tmp_path, capsys):
     dataset, checks = tmp_path / "qa.jsonl", tmp_path / "checks.jsonl"
     checks.write_text("", encoding="utf-8")
-    rows = [{"id": f"id-unans-{i:03d}", "language": "id", "type": "unanswerable", "user_input": HOSTILE[name][0],
-             "reference": "-", "keywords": [], "reference_contexts": [], "article_ids": [], "answerable": False,
-             "split": "dev"} for i, name in enumerate(CASES) if HOSTILE[name][0].strip()]
+    rows = [{"id": f"id-unans-{i:03d}", "language": "id", "type": "unanswerable",
+             "user_input": HOSTILE[name][0], "reference": "-", "keywords": [], "reference_contexts": [],
+             "article_ids": [], "answerable": False, "split": "dev"}
+            for i, name in enumerate(CASES) if HOSTILE[name][0].strip()]
     rows.append({**rows[0], "id": "id-unans-\ud800"})  # even the id
     dataset.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    rc = main(["eval", "--dataset", str(dataset), "--retrieval-checks", str(checks), "--out", str(tmp_path / "r"),
-               "--no-chart", *base_args(fake_config)])
+    rc = main(["eval", "--dataset", str(dataset), "--retrieval-checks", str(checks),
+               "--out", str(tmp_path / "r"), "--no-chart", *base_args(fake_config)])
     out, err = capsys.readouterr()
     assert rc == 1 and "Traceback" not in out + err  # the empty questions are items that failed
     (report,) = (tmp_path / "r").glob("*.json")
@@ -291,7 +292,8 @@ def hostile_corpus(folder: Path) -> None:
         f"Paragraf nomor {i} tentang konvensi siber dan kerja sama negara anggota." for i in range(60)),
         encoding="utf-8")
     (folder / "zz_escapes.txt").write_text(
-        "Judul berita\nArtikel \x1b]0;pwned\x07 dengan \x1b[31mwarna\x1b[0m dan bel\x07 tentang Gutsan di Hanoi.\n"
+        "Judul berita\nArtikel \x1b]0;pwned\x07 dengan \x1b[31mwarna\x1b[0m dan bel\x07 "
+        "tentang Gutsan di Hanoi.\n"
         "Sumber: https://example.org/x\n", encoding="utf-8")
 
 
@@ -383,7 +385,8 @@ def test_search_output_escapes_control_characters_in_article_text(fake_config, c
         (["ask", "q", "--top-k", "-3"], "--top-k: must be a whole number from 1 to 8, got '-3'"),
         (["ask", "q", "--top-k", "27"], "--top-k: must be a whole number from 1 to 8, got '27'"),
         (["search", "q", "--k", "-2"], "--k: must be a whole number from 1 to 100, got '-2'"),
-        (["ask", "q", "--refusal-threshold", "nan"], "--refusal-threshold: must be a number from -1 to 1, got 'nan'"),
+        (["ask", "q", "--refusal-threshold", "nan"],
+         "--refusal-threshold: must be a number from -1 to 1, got 'nan'"),
         (["ask", "q", "--refusal-threshold", "inf"], "must be a number from -1 to 1, got 'inf'"),
         (["ask", "q", "--refusal-threshold", "2"], "must be a number from -1 to 1, got '2'"),
         (["ask", "q", "--max-new-tokens", "-1"], "--max-new-tokens: must be a whole number from 1 to 1024"),
@@ -472,7 +475,8 @@ def test_bm25s_does_not_log_debug_lines(fake_config):
 def test_markdown_export_escapes_the_question_html():
     from chatbot.types import Answer
 
-    md = ui.conversation_to_markdown([Answer("<img src=x onerror=alert(1)> Siapa?", "id", "Jawab <b>.", False)])
+    md = ui.conversation_to_markdown(
+        [Answer("<img src=x onerror=alert(1)> Siapa?", "id", "Jawab <b>.", False)])
     assert "## 1. &lt;img src=x onerror=alert(1)&gt; Siapa?" in md and "Jawab &lt;b&gt;." in md
 
 

@@ -71,7 +71,8 @@ def test_for_terminal_leaves_no_control_character(text):
 
 JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | TEXT
                            | st.floats(allow_nan=False, allow_infinity=False),
-                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
+                           lambda inner: (st.lists(inner, max_size=3)
+                                          | st.dictionaries(TEXT, inner, max_size=3)),
                            max_leaves=8)
 
 
@@ -172,7 +173,8 @@ def test_renderers_never_raise_and_escape(answer, article_text):
         ui.render_pending(answer.text, 1, 1),
         ui.render_error(answer.text),
         ui.render_sources_panel((answer,), {"a1": article}),
-        ui.render_sources_panel((), {"a1": article}, pending_hits=answer.hits, pending_question=answer.question),
+        ui.render_sources_panel((), {"a1": article}, pending_hits=answer.hits,
+                                pending_question=answer.question),
         ui.render_status(PipelineInfo(answer.text, "g", "hybrid", 1, 1, "i", warnings=(answer.question,))),
         ui.conversation_to_markdown([answer]),
         ui.conversation_to_json([answer]),

@@ -1,4 +1,5 @@
-"""ensure_index: load when nothing changed, re-embed only what changed, rebuild when the index cannot be trusted."""
+"""ensure_index: load when nothing changed, re-embed only what changed, rebuild when the index cannot be
+trusted."""
 
 from __future__ import annotations
 
@@ -89,7 +90,8 @@ def test_changing_an_article_embeds_only_its_changed_passages(config):
     before = ensure_index(config, emb, progress=False)
     emb.embedded.clear()
     path = config.corpus_dir / "c_russia.txt"
-    path.write_text(path.read_text(encoding="utf-8").replace("Alexander Gutsan", "Igor Krasnov"), encoding="utf-8")
+    path.write_text(path.read_text(encoding="utf-8").replace("Alexander Gutsan", "Igor Krasnov"),
+                    encoding="utf-8")
     build = ensure_index(config, emb, progress=False)
     assert build.action == "updated" and emb.embedded
     new_russia = texts_of(build, "c_russia")
@@ -136,7 +138,8 @@ def test_other_index_kind_reuses_every_vector(config):
     emb = CountingEmbedder()
     build = ensure_index(replace(config, index_kind="hnsw"), emb, progress=False)
     assert build.action == "updated" and build.n_embedded == 0 and emb.embedded == []
-    assert build.stored.vector_index.kind == "hnsw" and load_index(config.index_dir).manifest.index_kind == "hnsw"
+    assert build.stored.vector_index.kind == "hnsw"
+    assert load_index(config.index_dir).manifest.index_kind == "hnsw"
 
 
 def test_rebuild_flag_embeds_everything(config):
@@ -168,7 +171,8 @@ def test_damaged_index_is_rebuilt_with_a_warning(config, damage):
 
 def test_interrupted_embedding_leaves_the_old_index_loadable(config):
     first = ensure_index(config, CountingEmbedder(), progress=False)
-    (config.corpus_dir / "d_new.txt").write_text("Judul\n" + "Kalimat baru tentang siber. " * 30, encoding="utf-8")
+    (config.corpus_dir / "d_new.txt").write_text("Judul\n" + "Kalimat baru tentang siber. " * 30,
+                                                 encoding="utf-8")
     with pytest.raises(KeyboardInterrupt):
         ensure_index(config, CountingEmbedder(fail_after=0), progress=False)
     assert load_index(config.index_dir).chunks == first.stored.chunks  # untouched
@@ -179,7 +183,8 @@ def test_interrupted_embedding_leaves_the_old_index_loadable(config):
 
 def test_interrupted_save_is_never_loaded_and_the_next_run_rebuilds(config, monkeypatch):
     ensure_index(config, CountingEmbedder(), progress=False)
-    (config.corpus_dir / "d_new.txt").write_text("Judul\nSebuah artikel baru tentang siber.", encoding="utf-8")
+    (config.corpus_dir / "d_new.txt").write_text("Judul\nSebuah artikel baru tentang siber.",
+                                                 encoding="utf-8")
     real_write = store.atomic_write_bytes
 
     def killed(path, data):
@@ -209,7 +214,7 @@ def test_manifest_records_what_built_the_index(config):
     assert manifest["corpus_hash"] == build.stored.manifest.corpus_hash and len(manifest["corpus_hash"]) >= 16
 
 
-# ---- the real corpus with the real embedder -----------------------------------------------------------------
+# ---- the real corpus with the real embedder -------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -253,7 +258,8 @@ def test_metadata_only_change_updates_the_manifest_without_embedding(config):
     first = ensure_index(config, CountingEmbedder(), progress=False)
     path = config.corpus_dir / "a_signing.txt"
     path.write_text(path.read_text(encoding="utf-8").replace("https://example.vn/signing",
-                                                             "https://example.vn/signing-2"), encoding="utf-8")
+                                                             "https://example.vn/signing-2"),
+                    encoding="utf-8")
     emb = CountingEmbedder()
     build = ensure_index(config, emb, progress=False)
     assert build.stored.manifest.corpus_hash != first.stored.manifest.corpus_hash

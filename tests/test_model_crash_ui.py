@@ -36,9 +36,7 @@ def wait_for_pid(marker: Path, timeout_s: float = 20.0) -> int:
 def ask_all(handlers, question, state):
     """Run one ask to the end; returns the new (answers, messages) state and the last yield."""
     answers, messages = state
-    last = None
-    for last in handlers.ask(question, answers, messages, "s"):
-        pass
+    *_, last = handlers.ask(question, answers, messages, "s")
     return (last.answers, last.messages), last
 
 
@@ -48,7 +46,8 @@ def test_kill_segv_mid_answer_shows_an_error_in_that_chat_and_the_next_question_
     marker = tmp_path / "hang.marker"
     marker.write_text("")  # behave until the test removes it
     generator = SupervisedGenerator(
-        "fake", config, command=[sys.executable, str(FAKE_WORKER), "hang", "2", str(marker)], stall_timeout_s=30)
+        "fake", config, command=[sys.executable, str(FAKE_WORKER), "hang", "2", str(marker)],
+        stall_timeout_s=30)
     pipeline = Pipeline(config, generator=generator)
     handlers = app._Handlers(pipeline, throttle_s=0.0, export_dir=tmp_path / "exports")
     try:
@@ -89,8 +88,8 @@ def test_kill_segv_mid_answer_shows_an_error_in_that_chat_and_the_next_question_
         generator.close()
 
 
-def test_terminal_chat_survives_a_model_crash_and_answers_the_next_question(fake_config, tmp_path, monkeypatch,
-                                                                           capsys):
+def test_terminal_chat_survives_a_model_crash_and_answers_the_next_question(fake_config, tmp_path,
+                                                                           monkeypatch, capsys):
     from chatbot import cli
 
     config = fake_config.with_(max_new_tokens=4)

@@ -33,7 +33,8 @@ def test_answer_cites_the_passage_it_names(fake_config):
 
 def test_invalid_citation_numbers_are_dropped(fake_config):
     # grounding off (a margin above 1 never moves a citation): this test is about parsing only
-    pipe, _ = make(fake_config.with_(grounding_margin=1.01), ["72 negara [0] menandatangani [9] konvensi [2]."])
+    pipe, _ = make(fake_config.with_(grounding_margin=1.01),
+                   ["72 negara [0] menandatangani [9] konvensi [2]."])
     answer = pipe.ask("Berapa negara yang menandatangani Konvensi Hanoi?")
     assert [c.n for c in answer.citations] == [2]
     assert "[0]" not in answer.text and "[9]" not in answer.text
@@ -191,5 +192,6 @@ def test_an_answer_with_a_number_no_passage_holds_is_refused(fake_config):
     pipe, _ = make(fake_config, ["Konvensi itu memuat 4 pasal [1].", "Konvensi itu memuat 4 pasal [1]."])
     answer = pipe.ask("Berapa pasal yang dimuat konvensi?")
     assert answer.refused and answer.citations == () and answer.text == load_prompts("id").refusal
-    allowed = make(fake_config.with_(refuse_unsupported_numbers=False), ["Konvensi itu memuat 4 pasal [1]."])[0]
+    allowed = make(fake_config.with_(refuse_unsupported_numbers=False),
+                   ["Konvensi itu memuat 4 pasal [1]."])[0]
     assert not allowed.ask("Berapa pasal yang dimuat konvensi?").refused

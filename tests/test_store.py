@@ -24,7 +24,8 @@ def make_stored(texts=("Delegasi Rusia dipimpin oleh Alexander Gutsan.", "72 neg
     emb = HashEmbedder(64)
     vectors = emb.embed_documents([c.text for c in chunks])
     manifest = Manifest(embedder=emb.spec, dim=emb.dim, corpus_hash="abc", chunk_tokens=160,
-                        chunk_overlap_tokens=32, index_kind=kind, n_chunks=len(chunks), n_articles=len(chunks))
+                        chunk_overlap_tokens=32, index_kind=kind, n_chunks=len(chunks),
+                        n_articles=len(chunks))
     return StoredIndex(manifest, chunks, vectors, VectorIndex.build(vectors, kind))
 
 
@@ -163,7 +164,8 @@ def test_interrupted_save_leaves_no_loadable_half_index(saved, monkeypatch, fail
         real_write(path, data)
 
     monkeypatch.setattr(store, "atomic_write_bytes", crashing_write)
-    monkeypatch.setattr(chatbot.fileio, "atomic_write_bytes", crashing_write)  # atomic_write_json goes through it
+    # atomic_write_json goes through it
+    monkeypatch.setattr(chatbot.fileio, "atomic_write_bytes", crashing_write)
     with pytest.raises(KeyboardInterrupt):
         save_index(folder, new)
     with pytest.raises(IndexStoreError):

@@ -273,7 +273,8 @@ def test_markdown_export_numbers_and_quotes_the_sources():
     ]
     md = ui.conversation_to_markdown(turns)
     assert "## 1. Berapa negara?" in md and "## 2. Siapa di Mars?" in md
-    assert "1. [Judul &lt;i&gt;artikel&lt;/i&gt;](https://example.vn/a1) — example.vn" in md  # HTML shown as text
+    # HTML shown as text
+    assert "1. [Judul &lt;i&gt;artikel&lt;/i&gt;](https://example.vn/a1) — example.vn" in md
     assert "> Sebanyak 72 negara menandatangani konvensi." in md
     assert "*Tidak ditemukan di artikel.* Maaf, tidak ada." in md
     assert md.count("**Sources**") == 1
@@ -292,7 +293,7 @@ def test_json_export_is_answer_to_dict_per_turn():
     turns = [answer(question="Satu?"), answer(question="Dua?", numbers=())]
     data = json.loads(ui.conversation_to_json(turns))
     assert [t["turn"] for t in data["turns"]] == [1, 2]
-    for turn, a in zip(data["turns"], turns):
+    for turn, a in zip(data["turns"], turns, strict=True):
         expected = a.to_dict()
         assert {k: v for k, v in turn.items() if k != "turn"} == json.loads(json.dumps(expected))
     assert data["turns"][0]["citations"][0]["chunk_id"] == SIGNED.chunk_id

@@ -1,4 +1,5 @@
-"""VectorIndex: exact search equals brute force, -1 labels never leak, approximate kinds find most neighbours."""
+"""VectorIndex: exact search equals brute force, -1 labels never leak, approximate kinds find most
+neighbours."""
 
 from __future__ import annotations
 
@@ -73,7 +74,7 @@ def test_approximate_kinds_have_sane_recall(kind):
     data, queries = points[:2000], points[2000:]
     _, exact = VectorIndex.build(data, "flat").search(queries, 10)
     _, approx = VectorIndex.build(data, kind, threads=1).search(queries, 10)
-    recall = np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approx, exact)])
+    recall = np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approx, exact, strict=True)])
     assert recall >= 0.8, recall
 
 
@@ -84,7 +85,7 @@ def test_bytes_round_trip_gives_identical_results(kind):
     again = VectorIndex.from_bytes(index.to_bytes(), kind)
     assert again.kind == kind and len(again) == 300 and again.dim == 16
     a, b = index.search(data[:5], 7), again.search(data[:5], 7)
-    for x, y in zip(a[1], b[1]):
+    for x, y in zip(a[1], b[1], strict=True):
         assert list(x) == list(y)
 
 
@@ -117,7 +118,7 @@ def test_with_params_changes_the_search_effort_without_touching_the_original():
 
     def recall(index):
         _, ids = index.search(queries, 10)
-        return np.mean([len(set(a) & set(e)) / 10 for a, e in zip(ids, exact)])
+        return np.mean([len(set(a) & set(e)) / 10 for a, e in zip(ids, exact, strict=True)])
 
     assert recall(wide) == 1.0
     assert recall(narrow) < 0.9  # still the narrow search after the wide copy was made

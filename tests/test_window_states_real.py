@@ -22,8 +22,8 @@ TEXTS = [
 def _window():
     chunks, start = [], 0
     for i, text in enumerate(TEXTS):
-        chunks.append(Chunk(f"c{i}", "a1", "Upacara penandatanganan Konvensi Hanoi", "https://example.vn/a", "example.vn",
-                            text, start, start + len(text)))
+        chunks.append(Chunk(f"c{i}", "a1", "Upacara penandatanganan Konvensi Hanoi", "https://example.vn/a",
+                            "example.vn", text, start, start + len(text)))
         start += len(text) + 1
     return cut_windows([], chunks, 3200)[0]
 
@@ -46,7 +46,8 @@ def test_state_saved_in_one_process_restored_in_another_answers_identically(tmp_
         restored = "".join(second.stream_with_prefix(prefix, suffix, tmp_path / "w.state", max_tokens=40))
         used = second.last_stats
         p_yes = second.yes_probability(prefix, "Question: Who led the Russian delegation?\nDoes the article "
-                                               "state the answer to this question? Reply with one word: yes or no.",
+                                               "state the answer to this question? Reply with one word: yes "
+                                               "or no.",
                                        tmp_path / "w.state")
     finally:
         second.close()

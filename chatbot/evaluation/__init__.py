@@ -2,7 +2,8 @@
 
 - ``dataset.py``    load and validate the eval files into ``EvalItem`` / ``RetrievalCheck``; filter by split
 - ``metrics.py``    pure per-item scorers: keyword match, token F1, refusals, citation evidence, rank metrics
-- ``harness.py``    ``run_eval``: ask every item through the pipeline (follow-ups as one conversation), score it
+- ``harness.py``    ``run_eval``: ask every item through the pipeline (follow-ups as one conversation),
+                    score it
 - ``cache.py``      ``AnswerCache``: reuse answers under the same settings fingerprint (``--cached``)
 - ``aggregate.py``  rates per split, language and type; retrieval per mode; latency; the report's JSON
 - ``report.py``     the ``.md`` / ``.json`` / ``.png`` report, the terminal summary, the README table

@@ -56,7 +56,8 @@ def settings_fingerprint(config: Config) -> str:
     prompt_files = [Path(str(p)) for p in prompts.iterdir() if p.name.endswith(".toml")]
     corpus = Path(config.corpus_dir)
     corpus_files = [p for p in corpus.glob("*.txt") if not p.name.startswith(".")] if corpus.is_dir() else []
-    payload = json.dumps({"settings": answer_settings(config), "prompts": _digest_files(prompt_files, toml=True),
+    payload = json.dumps({"settings": answer_settings(config),
+                          "prompts": _digest_files(prompt_files, toml=True),
                           "corpus": _digest_files(corpus_files)}, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 

@@ -45,8 +45,8 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--limit", type=int_in(1), metavar="N",
                    help="only the first N items (and N retrieval checks), 1 or more")
     g.add_argument("--split", choices=["dev", "heldout", "heldout2", "all"], default="dev",
-                   help="which split to run (default: dev; heldout and heldout2, in eval/qa_heldout2.jsonl, are "
-                        "for the final report only)")
+                   help="which split to run (default: dev; heldout and heldout2, in eval/qa_heldout2.jsonl, "
+                        "are for the final report only)")
     g.add_argument("--language", choices=["id", "en", "all"], default="all",
                    help="only questions in this language (default: all)")
     g.add_argument("--cached", action="store_true",

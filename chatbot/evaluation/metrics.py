@@ -33,7 +33,6 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 
 from chatbot.answer.language import detect_language
 from chatbot.evaluation.dataset import EvalItem
@@ -45,27 +44,6 @@ EVIDENCE_MIN_CHARS = 60
 SHORT_KEYWORD_CHARS = 3  # alternatives this short must match a whole word
 
 Articles = Mapping[str, str] | None  # article id -> cleaned article text, for locating quotes by offset
-
-
-# --------------------------------------------------------------------------- aggregation helper
-
-
-@dataclass(frozen=True)
-class MetricResult:
-    """A metric's mean over the items it applies to, and each item's score (items it skips are absent)."""
-
-    mean: float | None
-    per_item: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def n(self) -> int:
-        return len(self.per_item)
-
-    @classmethod
-    def of(cls, scores: Mapping[str, float | bool | None]) -> MetricResult:
-        """``None`` scores (the metric does not apply) are left out; booleans count as 0 or 1."""
-        kept = {k: float(v) for k, v in scores.items() if v is not None}
-        return cls(sum(kept.values()) / len(kept) if kept else None, kept)
 
 
 # --------------------------------------------------------------------------- normalisation

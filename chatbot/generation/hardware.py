@@ -112,10 +112,14 @@ static uint64_t *data; static size_t n, threads;
 static void *reader(void *arg) {
     size_t i = (size_t)arg, lo = n / threads * i, hi = i + 1 == threads ? n : n / threads * (i + 1);
     uint64_t a = 0, b = 0, c = 0, d = 0;
-    for (size_t k = lo; k + 4 <= hi; k += 4) { a ^= data[k]; b ^= data[k + 1]; c ^= data[k + 2]; d ^= data[k + 3]; }
+    for (size_t k = lo; k + 4 <= hi; k += 4) {
+        a ^= data[k]; b ^= data[k + 1]; c ^= data[k + 2]; d ^= data[k + 3];
+    }
     return (void *)(uintptr_t)(a ^ b ^ c ^ d);
 }
-static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
+static double now(void) {
+    struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec * 1e-9;
+}
 int main(int argc, char **argv) {
     threads = (size_t)atoi(argv[1]); n = (size_t)atoll(argv[2]) * 1024 * 1024 / 8;
     data = malloc(n * 8); for (size_t k = 0; k < n; k++) data[k] = k;

@@ -136,7 +136,8 @@ class LlamaCppGenerator:
             from llama_cpp import llama_chat_format
         except ImportError as err:
             raise ModelError(
-                f"The llama.cpp generator needs llama-cpp-python. Install it with: pip install {LLAMA_CPP_PIN}"
+                "The llama.cpp generator needs llama-cpp-python. Install it with: "
+                f"pip install {LLAMA_CPP_PIN}"
             ) from err
         path = self.resolved_path()
         started = time.perf_counter()
@@ -204,7 +205,8 @@ class LlamaCppGenerator:
             )
         return self._run(llm, messages, tokens, max_tokens)
 
-    def _run(self, llm: Any, messages: Sequence[Message], tokens: list[int], max_tokens: int) -> Iterator[str]:
+    def _run(self, llm: Any, messages: Sequence[Message], tokens: list[int],
+             max_tokens: int) -> Iterator[str]:
         def start() -> tuple[Iterator[dict], int]:
             cached = _common_prefix(llm._input_ids[: llm.n_tokens], tokens)
             chunks = llm.create_chat_completion(
@@ -212,7 +214,8 @@ class LlamaCppGenerator:
                 temperature=self.temperature, seed=self.seed, repeat_penalty=1.0)
             return chunks, cached
 
-        return self._timed_stream(start, lambda chunk: chunk["choices"][0]["delta"].get("content"), len(tokens))
+        return self._timed_stream(start, lambda chunk: chunk["choices"][0]["delta"].get("content"),
+                                  len(tokens))
 
     def _timed_stream(self, start: Callable[[], tuple[Iterator[dict], int]],
                       text_of: Callable[[dict], str | None], prompt_tokens: int) -> Iterator[str]:
@@ -420,7 +423,7 @@ class LlamaCppGenerator:
 
 def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
     n = 0
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=False):  # up to the shorter one
         if x != y:
             break
         n += 1

@@ -60,8 +60,8 @@ class OpenAIGenerator:
         headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
-        return urllib.request.Request(f"{self.base_url}/chat/completions", data=json.dumps(body).encode("utf-8"),
-                                      headers=headers, method="POST")
+        return urllib.request.Request(f"{self.base_url}/chat/completions",
+                                      data=json.dumps(body).encode("utf-8"), headers=headers, method="POST")
 
     def stream(self, messages: Sequence[Message], *, max_tokens: int) -> Iterator[str]:
         request = self._request(messages, max_tokens)

@@ -81,13 +81,15 @@ def probe(model_path: str, threads: int, seconds: float, *, repack: bool = True,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--no-repack", action="store_true",
                         help="keep the weights in plain CPU buffers (llama.cpp's use_extra_bufts off)")
-    parser.add_argument("--no-mmap", action="store_true", help="read the weights into memory instead of mapping")
+    parser.add_argument("--no-mmap", action="store_true",
+                        help="read the weights into memory instead of mapping")
     args = parser.parse_args(argv)
     result = probe(args.model, args.threads, args.seconds, repack=not args.no_repack,
                    mmap=not args.no_mmap)

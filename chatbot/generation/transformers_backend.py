@@ -67,7 +67,8 @@ class TransformersGenerator:
             raise ModelError(f"The transformers model {where} could not be loaded: {err}") from err
         model.eval()
         if tokenizer.chat_template is None:
-            raise ModelError(f"The tokenizer of {self.model} has no chat template; use an instruct/chat model.")
+            raise ModelError(f"The tokenizer of {self.model} has no chat template; use an instruct/chat "
+                             "model.")
         return tokenizer, model
 
     def _encode(self, tokenizer: Any, messages: Sequence[Message]) -> Any:

@@ -2,9 +2,10 @@
 
 The splitting itself is langchain-text-splitters' ``RecursiveCharacterTextSplitter`` measuring length with
 the embedder's ``count_tokens``. It cuts at paragraph breaks, line breaks and sentence ends (one level,
-see ``SEPARATORS``), and only inside a sentence too long for a passage at ", ", then spaces; each separator stays at the end of the piece before it, so sentences stay whole. Sentences are
-packed into passages of at most ``chunk_tokens``; a passage begins with the last whole sentences of the
-one before, as many as fit in ``overlap_tokens`` (none when the last sentence alone is longer).
+see ``SEPARATORS``), and only inside a sentence too long for a passage at ", ", then spaces; each separator
+stays at the end of the piece before it, so sentences stay whole. Sentences are packed into passages of
+at most ``chunk_tokens``; a passage begins with the last whole sentences of the one before, as many as fit
+in ``overlap_tokens`` (none when the last sentence alone is longer).
 
 What this module adds on top: offsets are tracked through the split, never searched for, so
 ``article.text[c.start:c.end] == c.text`` always holds and repeated text (the same sentence twice) cannot
@@ -25,7 +26,7 @@ import functools
 import hashlib
 import itertools
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import cast
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
@@ -67,7 +68,7 @@ class _Piece(str):
 
     start: int
 
-    def __new__(cls, text: str, start: int) -> _Piece:  # noqa: PYI034
+    def __new__(cls, text: str, start: int) -> _Piece:
         piece = super().__new__(cls, text)
         piece.start = start
         return piece
@@ -130,14 +131,16 @@ class _PositionalSplitter(RecursiveCharacterTextSplitter):
 
     def _join_docs(self, docs: list[str], separator: str) -> str | None:
         pieces = [d for d in docs if isinstance(d, _Piece)]
-        if separator or len(pieces) != len(docs) or any(b.start != a.end for a, b in itertools.pairwise(pieces)):
-            raise RuntimeError("langchain-text-splitters merged pieces that are not consecutive; this version "
-                               "of it is not supported by chatbot.ingest.chunking")
+        if (separator or len(pieces) != len(docs)
+                or any(b.start != a.end for a, b in itertools.pairwise(pieces))):
+            raise RuntimeError("langchain-text-splitters merged pieces that are not consecutive; this "
+                               "version of it is not supported by chatbot.ingest.chunking")
         joined = _Piece("".join(pieces), pieces[0].start).stripped() if pieces else None
         return joined or None
 
     def split_positioned(self, text: str) -> list[_Piece]:
-        pieces = self._split_text(_Piece(text, 0), list(self._separators))  # typed list[str]: they are _Pieces
+        # typed list[str]: they are _Pieces
+        pieces = self._split_text(_Piece(text, 0), list(self._separators))
         return [cast(_Piece, p).stripped() for p in pieces]
 
 
@@ -207,11 +210,3 @@ def split_article(article: Article, count_tokens: Callable[[str], int], chunk_to
                                 article_id=article.article_id, title=article.title, url=article.url,
                                 publisher=article.publisher, text=text, start=start, end=end))
     return chunks
-
-
-def split_corpus(articles: Iterable[Article], count_tokens: Callable[[str], int], chunk_tokens: int,
-                 overlap_tokens: int) -> list[Chunk]:
-    """The passages of every article, article by article in the order given."""
-    _check_settings(chunk_tokens, overlap_tokens)
-    return [chunk for article in articles
-            for chunk in split_article(article, count_tokens, chunk_tokens, overlap_tokens)]

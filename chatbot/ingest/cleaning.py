@@ -73,7 +73,8 @@ _MONTHS = {
 }
 _MONTH_NAMES = "|".join(sorted(_MONTHS, key=len, reverse=True))
 # "25/10/2025", "25-10-2025", "25.10.2025" (day first, as in Indonesian and Vietnamese) or ISO "2025-10-25".
-_NUMERIC_DATE = re.compile(r"(?<!\d)(\d{1,2})([/.-])(\d{1,2})\2(\d{4})(?!\d)|(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
+_NUMERIC_DATE = re.compile(r"(?<!\d)(\d{1,2})([/.-])(\d{1,2})\2(\d{4})(?!\d)"
+                           r"|(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
 # "24 Desember 2024", "25-26 Oktober 2025" (a range: its first day).
 _NAMED_DATE = re.compile(
     rf"(?<!\d)(\d{{1,2}})(?:\s*[-–]\s*\d{{1,2}})?\s+({_MONTH_NAMES})\.?,?\s+(\d{{4}})(?!\d)", re.IGNORECASE
@@ -140,7 +141,8 @@ def _byline_date(line: str) -> str | None:
 def _is_signature(line: str) -> bool:
     """One to four capitalised words and nothing else: an author's name."""
     words = line.split(" ")
-    return 1 <= len(words) <= 4 and all(re.fullmatch(r"[^\W\d_][\w'’-]*", w) and w[0].isupper() for w in words)
+    return 1 <= len(words) <= 4 and all(re.fullmatch(r"[^\W\d_][\w'’-]*", w) and w[0].isupper()
+                                        for w in words)
 
 
 def _scan(raw: str) -> _Scan:

@@ -1,11 +1,13 @@
-"""Read the corpus folder: every ``*.txt`` file becomes a cleaned ``Article``, bad files are skipped with a warning.
+"""Read the corpus folder: every ``*.txt`` file becomes a cleaned ``Article``, bad files are skipped with a
+warning.
 
-``load_article`` reads one file and refuses (``CorpusError``, a sentence naming the file) what cannot be an
-article: an empty or whitespace-only file, bytes that are not UTF-8, binary data (NUL bytes), a file larger
-than ``max_bytes``, a line longer than ``max_line_chars`` (``Config.max_line_chars``; one huge line is a dump,
-not an article, and would become thousands of passages), or a file with nothing left once the site
-boilerplate is removed. Terminal escape sequences (ANSI: colours, "set the window title") and other control
-characters are removed from the text; ``read_article`` says so in a warning that names the file.
+``read_article`` reads one file (the article's id is the file stem) and refuses (``CorpusError``, a sentence
+naming the file) what cannot be an article: an empty or whitespace-only file, bytes that are not UTF-8,
+binary data (NUL bytes), a file larger than ``max_bytes``, a line longer than ``max_line_chars``
+(``Config.max_line_chars``; one huge line is a dump, not an article, and would become thousands of
+passages), or a file with nothing left once the site boilerplate is removed. Terminal escape sequences
+(ANSI: colours, "set the window title") and other control characters are removed from the text, with a
+warning that names the file.
 
 ``load_corpus`` reads the folder in file-name order, skips bad files and exact duplicates (same cleaned
 text as an earlier file) with a warning each, and refuses a missing folder or one without a usable
@@ -72,8 +74,9 @@ def _read_text(path: Path, max_bytes: int) -> str:
         data = path.read_bytes()
     except CorpusError:
         raise
-    except IsADirectoryError:
-        raise CorpusError(f"{path} is a folder, not an article file; rename it or move it out of the corpus.")
+    except IsADirectoryError as err:
+        raise CorpusError(f"{path} is a folder, not an article file; rename it or move it out of the "
+                          "corpus.") from err
     except OSError as err:
         raise CorpusError(f"{path} cannot be read ({err.strerror or err}); check that it exists and that "
                           "you may read it.") from err
@@ -86,7 +89,8 @@ def _read_text(path: Path, max_bytes: int) -> str:
         raise CorpusError(f"{path} is UTF-16 text, not UTF-8; save it as UTF-8, e.g. "
                           "`iconv -f UTF-16 -t UTF-8`.")
     if _looks_binary(data):
-        raise CorpusError(f"{path} looks like a binary file, not text; the corpus takes UTF-8 .txt files only.")
+        raise CorpusError(f"{path} looks like a binary file, not text; the corpus takes UTF-8 .txt files "
+                          "only.")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -136,19 +140,13 @@ def read_article(path: Path, max_bytes: int = DEFAULT_MAX_BYTES,
     return article, warnings
 
 
-def load_article(path: Path, max_bytes: int = DEFAULT_MAX_BYTES,
-                 max_line_chars: int = DEFAULT_MAX_LINE_CHARS) -> Article:
-    """One cleaned article from ``path``; its id is the file stem. Raises ``CorpusError`` for a bad file."""
-    return read_article(path, max_bytes, max_line_chars)[0]
-
-
 def load_corpus(folder: Path, max_bytes: int = DEFAULT_MAX_BYTES,
                 max_line_chars: int = DEFAULT_MAX_LINE_CHARS) -> CorpusLoad:
     """Every usable ``*.txt`` article in ``folder``; bad files and duplicates are skipped with a warning."""
     folder = Path(folder)
     if not folder.exists():
-        raise CorpusError(f"The corpus folder {folder} does not exist; create it and put the articles in it as "
-                          "UTF-8 .txt files, or point --corpus at the folder that holds them.")
+        raise CorpusError(f"The corpus folder {folder} does not exist; create it and put the articles in "
+                          "it as UTF-8 .txt files, or point --corpus at the folder that holds them.")
     if not folder.is_dir():
         raise CorpusError(f"The corpus path {folder} is a file, not a folder; point --corpus at the folder "
                           "that holds the article .txt files.")
@@ -169,7 +167,8 @@ def load_corpus(folder: Path, max_bytes: int = DEFAULT_MAX_BYTES,
         warnings.extend(notes)
         key = _sha256(article.text)
         if key in first_with_text:
-            warnings.append(f"Skipped: {path} has the same text as {first_with_text[key]}; remove one of them.")
+            warnings.append(f"Skipped: {path} has the same text as {first_with_text[key]}; remove one of "
+                            "them.")
             continue
         first_with_text[key] = path
         articles.append(article)

@@ -85,8 +85,10 @@ def embed_passages(embedder: Embedder, texts: Sequence[str], *, progress: bool =
     return out
 
 
-def _usable_old_index(folder: Path, embedder: Embedder, rebuild: bool, warnings: list[str]) -> StoredIndex | None:
-    """The index on disk if its vectors can be reused with ``embedder``; otherwise None and maybe a warning."""
+def _usable_old_index(folder: Path, embedder: Embedder, rebuild: bool,
+                      warnings: list[str]) -> StoredIndex | None:
+    """The index on disk if its vectors can be reused with ``embedder``; otherwise None and maybe
+    a warning."""
     if rebuild or not has_index(folder):
         return None
     try:
@@ -96,8 +98,8 @@ def _usable_old_index(folder: Path, embedder: Embedder, rebuild: bool, warnings:
         return None
     m = old.manifest
     if m.embedder != embedder.spec or m.dim != embedder.dim:
-        warnings.append(f"The index in {folder}/ was built with the embedder {m.embedder} ({m.dim} dimensions), "
-                        f"not {embedder.spec}; rebuilding it from scratch.")
+        warnings.append(f"The index in {folder}/ was built with the embedder {m.embedder} "
+                        f"({m.dim} dimensions), not {embedder.spec}; rebuilding it from scratch.")
         return None
     if m.passage_template != PASSAGE_TEMPLATE:
         warnings.append(f"The index in {folder}/ embedded passages as {m.passage_template!r}, now "
@@ -112,16 +114,18 @@ def _chunk_within_limit(config: Config, embedder: Embedder, articles: Sequence[A
     kept: list[Article] = []
     chunks: list[Chunk] = []
     for article in articles:
-        parts = split_article(article, embedder.count_tokens, config.chunk_tokens, config.chunk_overlap_tokens)
+        parts = split_article(article, embedder.count_tokens, config.chunk_tokens,
+                              config.chunk_overlap_tokens)
         if len(parts) > config.max_passages_per_article:
-            warnings.append(f"Skipped: {article.source_path} makes {len(parts):,} passages, more than the limit "
-                            f"of {config.max_passages_per_article:,} for one article "
+            warnings.append(f"Skipped: {article.source_path} makes {len(parts):,} passages, more than the "
+                            f"limit of {config.max_passages_per_article:,} for one article "
                             "(Config.max_passages_per_article); split it into several files.")
             continue
         kept.append(article)
         chunks.extend(parts)
     if not kept:
-        raise CorpusError(f"The corpus folder {config.corpus_dir} holds no usable article. {' '.join(warnings)}")
+        raise CorpusError(f"The corpus folder {config.corpus_dir} holds no usable article. "
+                          f"{' '.join(warnings)}")
     return tuple(kept), tuple(chunks)
 
 
@@ -138,7 +142,8 @@ def _reason(folder: Path, old: StoredIndex | None, rebuild: bool, n_todo: int, n
 
 def ensure_index(config: Config, embedder: Embedder, *, rebuild: bool = False, progress: bool = True,
                  notify: Callable[[str], None] | None = None) -> IndexBuild:
-    """Load the index in ``config.index_dir`` if it fits the corpus and settings; otherwise build or update it.
+    """Load the index in ``config.index_dir`` if it fits the corpus and settings; otherwise build or
+    update it.
 
     ``notify`` gets each warning ("warning: ..." lines) and, before embedding, what is embedded and why."""
     t0 = time.perf_counter()
@@ -169,9 +174,10 @@ def ensure_index(config: Config, embedder: Embedder, *, rebuild: bool = False, p
         if same_settings and same_corpus and m.index_kind == config.index_kind:
             return IndexBuild(old, articles, "loaded", 0, time.perf_counter() - t0, tuple(warnings))
         if not same_settings:
-            warnings.append(f"The index in {folder}/ was chunked with {m.chunk_tokens}/{m.chunk_overlap_tokens} "
-                            f"tokens (size/overlap), now {config.chunk_tokens}/{config.chunk_overlap_tokens}; "
-                            "re-chunking and re-embedding the passages that changed.")
+            warnings.append(f"The index in {folder}/ was chunked with "
+                            f"{m.chunk_tokens}/{m.chunk_overlap_tokens} tokens (size/overlap), now "
+                            f"{config.chunk_tokens}/{config.chunk_overlap_tokens}; re-chunking and "
+                            "re-embedding the passages that changed.")
 
     texts = [passage_text(c) for c in chunks]
     vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)

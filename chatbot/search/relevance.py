@@ -78,7 +78,8 @@ class NonsenseBaseline:
 class RareTerms:
     """The search terms that occur in at least one passage and in at most ``share`` of them (at least 2):
     names, numbers and other words that point at a few passages ("gutsan", "unodc", "72"). A term needs 3
-    characters, or 2 if it holds a digit, so that "1" or a stray "ab" in a string of garbage does not count."""
+    characters, or 2 if it holds a digit, so that "1" or a stray "ab" in a string of garbage does not
+    count."""
 
     def __init__(self, chunks: Sequence[Chunk], share: float = 0.1) -> None:
         self.df: Counter[str] = Counter()
@@ -92,4 +93,5 @@ class RareTerms:
 
     def in_query(self, query: str) -> tuple[str, ...]:
         """The rare passage terms that ``query`` contains, in order."""
-        return tuple(dict.fromkeys(t for t in tokenize(query) if self._counts(t) and 1 <= self.df[t] <= self.cap))
+        return tuple(dict.fromkeys(t for t in tokenize(query)
+                                   if self._counts(t) and 1 <= self.df[t] <= self.cap))

@@ -24,7 +24,8 @@ MODES: tuple[RetrievalMode, ...] = ("hybrid", "dense", "bm25")
 
 def reciprocal_rank_fusion(rankings: Sequence[Sequence[int]], k: int = 60,
                            weights: Sequence[float] | None = None) -> list[int]:
-    """Fuse ranked lists of ids: score(id) = sum over lists of weight / (k + rank). Ties keep first-seen order."""
+    """Fuse ranked lists of ids: score(id) = sum over lists of weight / (k + rank). Ties keep first-seen
+    order."""
     scores: dict[int, float] = {}
     weights = weights if weights is not None else [1.0] * len(rankings)
     for ranking, weight in zip(rankings, weights, strict=True):
@@ -78,7 +79,8 @@ class Retriever:
             return []
         n = max(k, self.candidates)
         if mode == "bm25":
-            return [Hit(self.chunks[i], float(s), r) for r, (i, s) in enumerate(self.bm25.search(query, k), 1)]
+            return [Hit(self.chunks[i], float(s), r)
+                    for r, (i, s) in enumerate(self.bm25.search(query, k), 1)]
         qvec = self.embedder.embed_query(query)
         _, dense_ids = self.vector_index.search(qvec[None, :], n)
         dense_ranking = [int(i) for i in dense_ids[0]]
@@ -95,4 +97,5 @@ class Retriever:
             ranking = reciprocal_rank_fusion(rankings, self.rrf_k, weights)
         ranking = ranking[:k]
         sims = self.vectors[ranking] @ qvec if ranking else np.zeros(0)
-        return [Hit(self.chunks[i], float(s), r) for r, (i, s) in enumerate(zip(ranking, sims), 1)]
+        return [Hit(self.chunks[i], float(s), r)
+                for r, (i, s) in enumerate(zip(ranking, sims, strict=True), 1)]

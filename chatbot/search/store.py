@@ -150,12 +150,14 @@ def _read_manifest(folder: Path) -> Manifest:
     version = data.get("format_version")
     if version != FORMAT_VERSION:
         raise IndexStoreError(
-            f"The index in {folder}/ has format version {version!r}; this program reads version {FORMAT_VERSION}.")
+            f"The index in {folder}/ has format version {version!r}; this program reads version "
+            f"{FORMAT_VERSION}.")
     manifest = Manifest.from_dict(data)
     if not isinstance(manifest.files, dict) or set(manifest.files) != set(DATA_FILES):
         raise IndexStoreError(f"The index manifest {path} does not list the files {', '.join(DATA_FILES)}.")
     if manifest.index_kind not in KINDS:
-        raise IndexStoreError(f"The index manifest {path} names an unknown index kind {manifest.index_kind!r}.")
+        raise IndexStoreError(f"The index manifest {path} names an unknown index kind "
+                              f"{manifest.index_kind!r}.")
     return manifest
 
 

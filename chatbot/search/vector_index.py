@@ -29,7 +29,8 @@ class IndexParams:
     hnsw_m: int = 32
     hnsw_ef_construction: int = 80
     hnsw_ef_search: int = 64
-    ivf_nlist: int | None = None  # None: about sqrt(n), at least 1, at most n // 39 (FAISS wants ~39 points each)
+    # None: about sqrt(n), at least 1, at most n // 39 (FAISS wants ~39 points each)
+    ivf_nlist: int | None = None
     ivf_nprobe: int = 8
 
 
@@ -96,7 +97,8 @@ class VectorIndex:
             self._index.nprobe = min(self.params.ivf_nprobe, self._index.nlist)
 
     def _search_params(self) -> Any:
-        """Per-call search parameters, so indexes sharing one FAISS object via ``with_params`` stay independent."""
+        """Per-call search parameters, so indexes sharing one FAISS object via ``with_params`` stay
+        independent."""
         faiss = _faiss()
         if self.kind == "hnsw":
             return faiss.SearchParametersHNSW(efSearch=self.params.hnsw_ef_search)
@@ -105,7 +107,8 @@ class VectorIndex:
         return None
 
     def with_params(self, params: IndexParams) -> VectorIndex:
-        """The same index searched with other ``efSearch`` / ``nprobe`` (the build parameters cannot change)."""
+        """The same index searched with other ``efSearch`` / ``nprobe`` (the build parameters cannot
+        change)."""
         return VectorIndex(self._index, self.kind, params)
 
     @property
@@ -130,7 +133,8 @@ class VectorIndex:
             _faiss().omp_set_num_threads(max(1, int(threads)))
         scores, labels = self._index.search(queries, min(k, len(self)), params=self._search_params())
         keep = labels >= 0
-        return ([s[m] for s, m in zip(scores, keep)], [lab[m] for lab, m in zip(labels, keep)])
+        return ([s[m] for s, m in zip(scores, keep, strict=True)],
+                [lab[m] for lab, m in zip(labels, keep, strict=True)])
 
     def to_bytes(self) -> bytes:
         return _faiss().serialize_index(self._index).tobytes()
@@ -145,7 +149,7 @@ class VectorIndex:
             raise ValueError(f"not a FAISS index: {err}") from err
         expected = {"flat": faiss.IndexFlatIP, "hnsw": faiss.IndexHNSWFlat, "ivf": faiss.IndexIVFFlat}[kind]
         if not isinstance(index, expected):
-            raise ValueError(f"the FAISS index is a {type(index).__name__}, not a {kind} index")  # noqa: TRY004
+            raise ValueError(f"the FAISS index is a {type(index).__name__}, not a {kind} index")
         if index.metric_type != faiss.METRIC_INNER_PRODUCT:
             raise ValueError("the FAISS index does not use inner product")
         return cls(index, kind, params)

@@ -140,7 +140,8 @@ class _Handlers:
         self._cleared_at: dict[str, float] = {}  # browser session -> when its chat was last cleared
 
     def clear(self, browser: str | None) -> None:
-        """Remember that this browser session cleared its chat: an answer started before must not redraw it."""
+        """Remember that this browser session cleared its chat: an answer started before must not redraw
+        it."""
         if browser:
             self._cleared_at[browser] = time.monotonic()
 
@@ -362,8 +363,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                              "prompt prefix; passages: the top-k passages (default passages)")
     parser.add_argument("--threads", type=THREADS, help=f"CPU threads for the models, {THREADS.range}")
     parser.add_argument("--llama-repack", choices=["on", "off", "auto"],
-                        help="llama.cpp's CPU repack buffers; auto: what `chatbot doctor --tune` measured faster "
-                             "(default: on)")
+                        help="llama.cpp's CPU repack buffers; auto: what `chatbot doctor --tune` measured "
+                             "faster (default: on)")
     parser.add_argument("--corpus", type=Path, help="folder of article .txt files")
     parser.add_argument("--index", type=Path, help="index folder")
     parser.add_argument(

@@ -59,8 +59,9 @@ def safe_url(url: str) -> str | None:
 def link_citations(text: str, turn: int, valid: Collection[int]) -> str:
     """Escape ``text``, then turn each valid ``[n]`` into a link to source card ``n``; others stay text.
 
-    Every marker the citation parser reads (``chatbot.text.CITATION``) links, each of its numbers on its own:
-    "[1, 2]", "[1-2]" and "【1】[2]" all show as links "[1][2]"; a group with no valid number stays as written.
+    Every marker the citation parser reads (``chatbot.text.CITATION``) links, each of its numbers on its
+    own: "[1, 2]", "[1-2]" and "【1】[2]" all show as links "[1][2]"; a group with no valid number stays as
+    written.
     """
 
     def replace(match: re.Match) -> str:
@@ -337,8 +338,8 @@ def render_status(info: PipelineInfo) -> str:
     if info.warnings:
         n = len(info.warnings)
         items = "".join(f"<li>{_esc(w)}</li>" for w in info.warnings)
-        warnings = (f'<details class="status-warnings"><summary>⚠ {n} warning{"s" if n != 1 else ""} about the '
-                    f"articles</summary><ul>{items}</ul></details>")
+        warnings = (f'<details class="status-warnings"><summary>⚠ {n} warning{"s" if n != 1 else ""} '
+                    f"about the articles</summary><ul>{items}</ul></details>")
     return f'<div class="status-line">{_esc(status_text(info))}{warnings}</div>'
 
 

@@ -79,7 +79,8 @@ def test_page_loads_with_status_examples_and_empty_sources(page):
     assert page.locator("#chat .answer").count() == 0
     page.locator("#examples").get_by_text("Who led the Russian delegation?").click()
     # Gradio fills the box through a server round trip: poll instead of reading it at once.
-    expect(page.locator("#question textarea")).to_have_value("Who led the Russian delegation?", timeout=10_000)
+    expect(page.locator("#question textarea")).to_have_value("Who led the Russian delegation?",
+                                                             timeout=10_000)
 
 
 def test_answer_streams_and_sources_show_before_the_answer_ends(page):
