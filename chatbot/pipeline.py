@@ -44,7 +44,7 @@ from chatbot.generation.base import Generator, Message, holds_prefix_states
 from chatbot.search.indexing import IndexBuild, ensure_index
 from chatbot.search.relevance import NonsenseBaseline, RareTerms
 from chatbot.search.retrieval import Retriever
-from chatbot.text import append_citation, strip_citations
+from chatbot.text import append_citation, says_something, strip_citations
 from chatbot.types import (
     Answer,
     Article,
@@ -201,11 +201,11 @@ class Pipeline:
                 pieces.append(piece)
                 yield Token(piece)
         raw = "".join(pieces)
-        if raw.strip() and not model_refused(raw, prompts.not_found_marker):
+        if says_something(raw) and not model_refused(raw, prompts.not_found_marker):
             raw = self._in_language(raw, language, prompts)
         timings = Timings(retrieve_ms, first_ms, (time.perf_counter() - t0) * 1000)
         base = replace(base, prompt_tokens=prompt_tokens)
-        if (not raw.strip() or model_refused(raw, prompts.not_found_marker)
+        if (not says_something(raw) or model_refused(raw, prompts.not_found_marker)
                 or self._invents_numbers(raw, base)):
             yield from self._refuse(base, prompts, timings, streamed=bool(pieces))
             return
@@ -404,11 +404,11 @@ class Pipeline:
         raw = "".join(pieces)
         base = replace(base, prompt_tokens=_evaluated_tokens(generator, suffix))
         said_not_found = model_refused(raw, window_marker) or model_refused(raw, prompts.not_found_marker)
-        if raw.strip() and not said_not_found:
+        if says_something(raw) and not said_not_found:
             raw = self._in_language(raw, base.language, prompts)  # as in passage mode
         timings = Timings(retrieve_ms, first_ms, (time.perf_counter() - t0) * 1000)
         passages = list(window.texts)
-        if (not raw.strip() or model_refused(raw, window_marker)
+        if (not says_something(raw) or model_refused(raw, window_marker)
                 or model_refused(raw, prompts.not_found_marker)
                 or (self.config.refuse_unsupported_numbers
                     and unsupported_numbers(raw, passages, base.question))):

@@ -60,6 +60,12 @@ def strip_citations(text: str) -> str:
     return CITATION.sub("", text).strip()
 
 
+def says_something(text: str) -> bool:
+    """``text`` holds a letter or a digit once its citation markers are gone: a reply of only "[3]." or
+    punctuation says nothing, and is no answer."""
+    return any(ch.isalnum() for ch in strip_citations(text))
+
+
 def append_citation(text: str, n: int) -> str:
     """``text`` with ``[n]`` before its final ``.``, ``!`` or ``?`` (else at its end); trailing space kept."""
     body = text.rstrip()

@@ -195,3 +195,10 @@ def test_an_answer_with_a_number_no_passage_holds_is_refused(fake_config):
     allowed = make(fake_config.with_(refuse_unsupported_numbers=False),
                    ["Konvensi itu memuat 4 pasal [1]."])[0]
     assert not allowed.ask("Berapa pasal yang dimuat konvensi?").refused
+
+
+@pytest.mark.parametrize("reply", ["[3]", " [1]. ", "[2, 3] ..."])
+def test_a_reply_of_only_citations_is_no_answer(fake_config, reply):
+    pipe, _ = make(fake_config, [reply])
+    answer = pipe.ask("Berapa negara yang menandatangani Konvensi Hanoi?")
+    assert answer.refused and answer.text == load_prompts("id").refusal and answer.citations == ()

@@ -24,6 +24,7 @@ from chatbot.text import (
     fold,
     normalize_number,
     normalize_numbers,
+    says_something,
     sentence_pieces,
     split_sentences,
     strip_citations,
@@ -258,3 +259,9 @@ def test_the_scan_would_see_a_copy():
         assert any(mark in source for marks in TELLTALES.values() for mark in marks), source
     words = list(_word_lists(ast.parse('W = frozenset("yang dari untuk pada the of".split())')))
     assert len(FUNCTION_TELLTALES.intersection(words[0][1])) >= 4
+
+
+@pytest.mark.parametrize(("text", "says"), [("[3]", False), (" [1, 2]. ", False), ("…", False), ("", False),
+                                             ("72 [1].", True), ("Ya [2].", True)])
+def test_says_something_needs_a_letter_or_digit_beyond_the_citations(text, says):
+    assert says_something(text) is says

@@ -252,3 +252,9 @@ def test_invented_number_in_window_answer_is_refused(fake_config):
     gen = PrefixStateFake(lambda prefix, suffix: "Konvensi memuat 68 pasal [1].")
     pipe, _ = window_pipe(fake_config, gen)
     assert pipe.ask("Berapa pasal yang dimuat Konvensi Hanoi?").refused
+
+
+def test_window_reply_of_only_a_citation_is_no_answer(fake_config):
+    pipe, _ = window_pipe(fake_config, PrefixStateFake(lambda prefix, suffix: "[3]"))
+    answer = pipe.ask("Siapa yang memimpin delegasi Rusia?")
+    assert answer.refused and answer.answer_context == "window" and answer.citations == ()
