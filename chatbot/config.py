@@ -133,6 +133,10 @@ class Config:
     # Window mode refuses when the model's first-token odds for "yes" to "does the article state the
     # answer?" (asked after the cached prefix; ~1 token of decode) are below this. 0 turns it off.
     answerability_threshold: float = 0.0
+    # Window mode refuses an answer when the model, asked after the cached prefix whether the article states
+    # that answer to the question, gives "yes" first-token odds below this (~60 suffix tokens and 1 token of
+    # decode per answer). 0 turns it off. Measured in docs/experiments.md, *Window mode: the support check*.
+    support_threshold: float = 0.0
 
     def threshold_for(self, language: str) -> float:
         """The refusal threshold for a question in ``language``."""

@@ -31,6 +31,7 @@ from chatbot.answer.windows import (
     choose_window,
     cut_windows,
     load_window_prompts,
+    support_suffix,
     window_prefix,
     window_suffix,
 )
@@ -386,7 +387,8 @@ class Pipeline:
                 yield from self._refuse(base, prompts,
                                         Timings(retrieve_ms, None, (time.perf_counter() - t0) * 1000))
                 return
-        suffix = window_suffix(base.question, base.language, choice.numbers[:3], previous)
+        suffix = window_suffix(base.question, base.language, [window.shown(n) for n in choice.numbers[:3]],
+                               previous)
         window_marker = load_window_prompts().not_found_marker
         pieces: list[str] = []
         first_ms: float | None = None
@@ -414,6 +416,15 @@ class Pipeline:
                     and unsupported_numbers(raw, passages, base.question))):
             yield from self._refuse(base, prompts, timings, streamed=bool(pieces))
             return
+        if local and self.config.support_threshold > 0:
+            with self._generate_lock:
+                p_support = generator.yes_probability(  # type: ignore[attr-defined]
+                    prefix, support_suffix(base.question, raw, base.language), state)
+            base = replace(base, window=f"{base.window}; supported p={p_support:.2f}")
+            if p_support < self.config.support_threshold:
+                timings = Timings(retrieve_ms, first_ms, (time.perf_counter() - t0) * 1000)
+                yield from self._refuse(base, prompts, timings, streamed=True)
+                return
         yield Done(self._finish_window(base, raw, prompts, timings, window))
 
     def _finish_window(self, base: Answer, raw: str, prompts: PromptSet, timings: Timings,
@@ -423,7 +434,7 @@ class Pipeline:
         for marker in (load_window_prompts().not_found_marker, prompts.not_found_marker):
             text = text.replace(marker, "").strip() if marker in text.upper() else text
         hits = window.hits()
-        parsed = cite.parse_citations(text, len(hits))
+        parsed = cite.parse_citations(text, len(hits), first=window.first)
         grounded = ground_citations(parsed.text, list(window.texts), self.config.grounding_margin)
         text, numbers = grounded.text, grounded.numbers
         if not numbers:

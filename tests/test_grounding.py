@@ -53,3 +53,14 @@ def test_numbers_no_passage_holds_are_reported():
     for fine in ("2,500 delegates [1].", "1. Satu\n2. Dua", "the 47th anniversary", "25-26 October 2025 [1]"):
         assert unsupported_numbers(fine, passages) == set(), fine
     assert unsupported_numbers("Article 12 says so.", passages, question="What does article 12 say?") == set()
+
+
+def test_a_passage_named_by_its_number_and_a_spaced_thousands_separator_are_no_invented_numbers():
+    from chatbot.answer.grounding import unsupported_numbers
+
+    passages = ["Upacara dihadiri lebih dari 2.500 delegasi dari 119 negara."]
+    for fine in ("This is stated in passage 28.", "See passage number 16 and paragraph 3.",
+                 "More than 2, 500 delegates came from 119 countries."):
+        assert unsupported_numbers(fine, passages) == set(), fine
+    assert unsupported_numbers("Passage 28 says 600 delegates came.", passages) == {"600"}
+    assert unsupported_numbers("There were 72, 500 delegates.", passages) == {"72", "500"}  # 72,500: not held

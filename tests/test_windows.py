@@ -4,10 +4,12 @@ mapped from window numbers to passages, and follow-ups that switch windows. The 
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import pytest
 
+from chatbot.answer.citations import parse_citations
 from chatbot.answer.window_states import StateStore, state_key
 from chatbot.answer.windows import (
     choose_window,
@@ -83,16 +85,28 @@ def test_prefix_is_the_same_for_every_question_and_language():
     s_en = window_suffix("Who led it?", "en", (2,))
     for s in (s_id, s_en):
         assert prefix.messages(s)[1].content.startswith(prefix.user_prefix)
-        # no hint numbers (the model copied them as data) and no not-found phrase next to the question
-        # (the model wrote it for most answerable questions): the rule is in the prefix's rules only
-        assert "[2]" not in s and "NOT FOUND" not in s and "TIDAK DITEMUKAN" not in s
+        # no not-found phrase next to the question (the model wrote it for most answerable questions):
+        # the rule is in the prefix's rules only
+        assert "NOT FOUND" not in s and "TIDAK DITEMUKAN" not in s
+    assert "Indonesian" in s_id and "English" in s_en
     assert "NOT FOUND" in prefix.system
 
 
-def test_a_hint_in_the_prompt_file_still_lists_the_numbers():
-    p = load_window_prompts()
-    hinted = replace(p, suffix={lang: {**t, "hint": "Hint: {numbers}\n"} for lang, t in p.suffix.items()})
-    assert "Hint: [2], [5]" in window_suffix("Who led it?", "en", (2, 5), prompts=hinted)
+def test_passages_are_numbered_through_the_corpus_and_cited_back_from_1():
+    first, second = cut_windows([], chunks_of(["a0", "a1", "a2"], "A") + chunks_of(["b0", "b1"], "B"), 1000)
+    assert (first.first, second.first) == (1, 4)
+    assert "[4] b0" in window_prefix(second).user_prefix + window_prefix(second).system
+    assert "[1] b0" not in window_prefix(second).user_prefix + window_prefix(second).system
+    assert second.shown(2) == 5
+    parsed = parse_citations("Ditandatangani [5]. Lain [2] dan [4, 5].", len(second.chunks), first=second.first)
+    assert parsed.numbers == (2, 1) and parsed.dropped == (2,)
+    assert parsed.text == "Ditandatangani [2]. Lain dan [1][2]."
+
+
+def test_the_hint_names_the_best_passages_by_their_shown_numbers():
+    s = window_suffix("Who led it?", "en", (4, 5))
+    assert "[4], [5]" in s
+    assert s.index("[4], [5]") < s.index("Who led it?")
 
 
 @pytest.mark.parametrize("reply", ["NOT FOUND", "TIDAK DITEMUKAN."])
@@ -171,19 +185,28 @@ def test_disk_budget_keeps_the_most_used_windows(tmp_path):
 
 # --- answering --------------------------------------------------------------------------------------------
 
+def _cite_the_hint(prefix, suffix) -> str:
+    """A reply citing the first passage the suffix's hint names (by its number in the whole corpus)."""
+    shown = re.search(r"Most relevant passages: \[(\d+)\]", suffix).group(1)
+    return f"Konvensi ditandatangani [{shown}] dan [999]."
+
+
 def test_window_answer_restores_the_state_and_maps_citations_to_window_passages(real_corpus_fake_models):
-    gen = PrefixStateFake(lambda prefix, suffix: "Konvensi ditandatangani [2] dan [99].")
+    gen = PrefixStateFake(_cite_the_hint)
     pipe, _ = window_pipe(real_corpus_fake_models, gen)
-    answer = pipe.ask("Berapa negara yang menandatangani Konvensi Hanoi?")
+    answer = pipe.ask("Apa kata Wakil Presiden Ekuador?")
     assert answer.answer_context == "window" and answer.window
     assert len(gen.prefilled) == 5  # every window once, before the first answer
     prefix_text, suffix = gen.evaluated[-1]
     assert prefix_text is None  # restored from the state, not evaluated
-    assert "Berapa negara" in suffix
+    assert "Ekuador" in suffix
     window = next(w for w in pipe.windows() if w.window_id in answer.window or w.article_id in answer.window)
-    assert [c.n for c in answer.citations] == [2]  # [99] is outside the window: dropped
-    assert answer.citations[0].chunk == window.chunks[1]
-    assert "[99]" not in answer.text
+    shown = int(re.search(r"Most relevant passages: \[(\d+)\]", suffix).group(1))
+    assert window.first > 1  # not the corpus's first window: its numbers differ from the local ones
+    local = shown - window.first + 1
+    assert [c.n for c in answer.citations] == [local]  # [999] is outside the window: dropped
+    assert answer.citations[0].chunk == window.chunks[local - 1] == answer.hits[0].chunk
+    assert "[999]" not in answer.text and f"[{local}]" in answer.text
     assert answer.prompt_tokens == len(gen.calls[-1][1].content.split()) or answer.prompt_tokens
 
 
@@ -193,7 +216,7 @@ def _prompt_text(messages) -> str:
 
 
 def test_follow_up_switches_windows_and_carries_the_earlier_turn(fake_config):
-    gen = PrefixStateFake(lambda prefix, suffix: "Jawaban [1].")
+    gen = PrefixStateFake(_cite_the_hint)
     pipe, _ = window_pipe(fake_config, gen)
     first = pipe.ask("Siapa ketua komite negosiasi konvensi?")
     assert "Faouzia" in _prompt_text(gen.calls[-1])
@@ -201,8 +224,8 @@ def test_follow_up_switches_windows_and_carries_the_earlier_turn(fake_config):
                     first.search_query),)
     second = pipe.ask("Lalu bagaimana dengan delegasi Rusia dan Jaksa Agung Gutsan?", history)
     user = _prompt_text(gen.calls[-1])
-    assert "Gutsan" in user.split("Percakapan sebelumnya")[0]  # the prefix is now the Russia window
-    assert "Faouzia" not in user.split("Percakapan sebelumnya")[0]
+    assert "Gutsan" in user.split("Earlier question")[0]  # the prefix is now the Russia window
+    assert "Faouzia" not in user.split("Earlier question")[0]
     assert "Siapa ketua komite negosiasi konvensi?" in user  # the earlier turn travels in the suffix
     assert second.citations[0].chunk.article_id != first.citations[0].chunk.article_id
 
@@ -258,3 +281,24 @@ def test_window_reply_of_only_a_citation_is_no_answer(fake_config):
     pipe, _ = window_pipe(fake_config, PrefixStateFake(lambda prefix, suffix: "[3]"))
     answer = pipe.ask("Siapa yang memimpin delegasi Rusia?")
     assert answer.refused and answer.answer_context == "window" and answer.citations == ()
+
+
+@pytest.mark.parametrize("p_yes,refused", [(0.1, True), (0.9, False)])
+def test_support_check_asks_about_the_drafted_answer_and_refuses_below_the_threshold(fake_config, p_yes,
+                                                                                       refused):
+    gen = PrefixStateFake(_cite_the_hint, yes=p_yes)
+    pipe, _ = window_pipe(fake_config, gen, support_threshold=0.5)
+    answer = pipe.ask("Berapa negara yang menandatangani Konvensi Hanoi?")
+    assert answer.refused is refused
+    assert len(gen.evaluated) == 2  # the answer's suffix, then the check's
+    check = gen.evaluated[1][1]
+    assert "Proposed answer: Konvensi ditandatangani dan." in check  # citations left out
+    assert "Berapa negara" in check and "yes or no" in check
+    assert f"supported p={p_yes:.2f}" in answer.window
+
+
+def test_support_check_is_off_by_default(fake_config):
+    gen = PrefixStateFake(_cite_the_hint, yes=0.01)
+    pipe, _ = window_pipe(fake_config, gen)
+    assert not pipe.ask("Berapa negara yang menandatangani Konvensi Hanoi?").refused
+    assert len(gen.evaluated) == 1

@@ -24,19 +24,22 @@ class ParsedCitations:
     dropped: tuple[int, ...]  # numbers that pointed at no passage
 
 
-def parse_citations(text: str, n_passages: int) -> ParsedCitations:
+def parse_citations(text: str, n_passages: int, first: int = 1) -> ParsedCitations:
+    """``first``: the number the prompt showed for the first passage (window mode numbers passages through
+    the corpus); the markers come back numbered from 1."""
     valid: list[int] = []
     dropped: list[int] = []
 
     def replace(match: re.Match) -> str:
         kept = []
-        for n in citation_numbers(match.group(2)):
+        for shown in citation_numbers(match.group(2)):
+            n = shown - first + 1
             if 1 <= n <= n_passages:
                 kept.append(n)
                 if n not in valid:
                     valid.append(n)
             else:
-                dropped.append(n)
+                dropped.append(shown)
         space = match.group(1)[:-1]  # the marker takes the one whitespace character right before it
         if not kept:
             return space

@@ -96,12 +96,25 @@ def _ground_sentence(sentence: str, passage_terms: Sequence[set[str]], margin: f
     return sentence
 
 
+# "passage 28", "passage number 16": a reference to a passage by its number, not a claim.
+_PASSAGE_REFERENCE = re.compile(r"\b(?:passages?|paragraphs?|paragraf)\s+(?:(?:number|nomor|no\.)\s*)?\d+\b",
+                                re.IGNORECASE)
+# "2, 500": a thousands separator the model wrote with a space after it.
+_SPACED_THOUSANDS = re.compile(r"(?<![\d.,])(\d{1,3}), (\d{3})(?![\d.,]?\d)")
+
+
 def _numbers(text: str) -> set[str]:
+    text = _PASSAGE_REFERENCE.sub(" ", text)
     text = _ORDINAL.sub(r"\1", _LIST_MARKER.sub(" ", CITATION.sub(" ", text)))
     return {t for t in tokenize(text) if _PLAIN_NUMBER.fullmatch(t)}
 
 
 def unsupported_numbers(answer: str, passages: Sequence[str], question: str = "") -> set[str]:
-    """Numbers in ``answer`` (normalised: "2,500" = "2.500" = "2500") found in no passage nor the question."""
+    """Numbers in ``answer`` (normalised: "2,500" = "2.500" = "2500") found in no passage nor the question.
+    A passage named by its number ("passage 28") is no number of the answer, and "2, 500" may be 2,500."""
     known = terms(question).union(*(terms(p) for p in passages))
-    return _numbers(answer) - known
+    found = _numbers(answer) - known
+    for m in _SPACED_THOUSANDS.finditer(answer):
+        if _numbers(m.group(1) + m.group(2)) <= known:
+            found -= _numbers(m.group(1)) | _numbers(m.group(2))
+    return found

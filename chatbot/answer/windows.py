@@ -6,6 +6,9 @@ window each passage shows the text from its start to the next passage's start, a
 window shows all of itself: the window reads as one text with no repeated sentences. Passages are numbered
 ``[1]..[n]`` inside their window; a citation ``[n]`` maps back to the passage's ``Chunk`` (its id and span),
 so the UI highlights it as in passage mode.
+The prompt shows each passage under its number in the whole corpus (``Window.first`` is the number of a
+window's first passage), as the issue's probe did: numbers such as [36] are not read as counts, nor copied
+from the rules' example. ``parse_citations(..., first=window.first)`` maps them back to ``[1]..[n]``.
 
 ``window_prefix`` builds the prefix (system rules and the numbered passages) from ``prompts/window.toml``;
 both its ``system`` and its ``prefix`` may hold the ``{title}`` and ``{passages}`` fields, so the prompt
@@ -46,6 +49,11 @@ class Window:
     chunks: tuple[Chunk, ...]  # in article order; chunks[n - 1] is passage [n]
     texts: tuple[str, ...]  # the text shown for each passage (no overlap with its neighbour)
     tokens: int  # the passages' estimated prompt tokens
+    first: int = 1  # the number the prompt shows for passage [1]: its place among all the corpus's passages
+
+    def shown(self, n: int) -> int:
+        """The number the prompt shows for the window's passage ``n``."""
+        return self.first + n - 1
 
     def number_of(self, chunk_id: str) -> int | None:
         """The 1-based number of a passage in this window, or None when it is not here."""
@@ -109,8 +117,8 @@ def _shown_texts(article: Article | None, chunks: Sequence[Chunk]) -> list[str]:
     return out
 
 
-def _window_id(article_id: str, chunks: Sequence[Chunk], texts: Sequence[str]) -> str:
-    h = hashlib.sha256(article_id.encode("utf-8"))
+def _window_id(article_id: str, chunks: Sequence[Chunk], texts: Sequence[str], first: int) -> str:
+    h = hashlib.sha256(f"{article_id}\0{first}".encode())
     for c, t in zip(chunks, texts, strict=True):
         h.update(b"\0" + c.chunk_id.encode("utf-8") + b"\0" + t.encode("utf-8"))
     return h.hexdigest()[:24]
@@ -119,7 +127,8 @@ def _window_id(article_id: str, chunks: Sequence[Chunk], texts: Sequence[str]) -
 def cut_windows(articles: Sequence[Article], chunks: Sequence[Chunk], budget_tokens: int,
                 count_tokens: Callable[[str], int] = estimate_tokens) -> tuple[Window, ...]:
     """Every article's passages in windows of consecutive whole passages of at most ``budget_tokens``
-    (a passage longer than the budget gets a window of its own). Articles keep the corpus order."""
+    (a passage longer than the budget gets a window of its own). Articles keep the corpus order, and the
+    passages are numbered through the corpus in that order (``Window.first``)."""
     by_article: dict[str, list[Chunk]] = {}
     for c in chunks:
         by_article.setdefault(c.article_id, []).append(c)
@@ -135,27 +144,33 @@ def cut_windows(articles: Sequence[Article], chunks: Sequence[Chunk], budget_tok
         for i, text in enumerate(texts):
             n = count_tokens(text) + 4  # "[n] " and the line break
             if group and used + n > budget_tokens:
-                windows.append(_make(aid, ordered, texts, group, used))
+                windows.append(_make(aid, ordered, texts, group, used, _next_number(windows)))
                 group, used = [], 0
             group.append(i)
             used += n
         if group:
-            windows.append(_make(aid, ordered, texts, group, used))
+            windows.append(_make(aid, ordered, texts, group, used, _next_number(windows)))
     return tuple(windows)
 
 
-def _make(aid: str, chunks: Sequence[Chunk], texts: Sequence[str], group: Sequence[int], used: int) -> Window:
+def _next_number(windows: Sequence[Window]) -> int:
+    return windows[-1].first + len(windows[-1].chunks) if windows else 1
+
+
+def _make(aid: str, chunks: Sequence[Chunk], texts: Sequence[str], group: Sequence[int], used: int,
+          first: int) -> Window:
     cs = [chunks[i] for i in group]
     ts = [texts[i] for i in group]
     if group[-1] + 1 < len(chunks):  # the window ends before the article does: show its last passage whole
         ts[-1] = sanitize_passage(cs[-1].text)
-    return Window(_window_id(aid, cs, ts), aid, cs[0].title, tuple(cs), tuple(ts), used)
+    return Window(_window_id(aid, cs, ts, first), aid, cs[0].title, tuple(cs), tuple(ts), used, first)
 
 
 def window_prefix(window: Window, prompts: WindowPrompts | None = None) -> PrefixPrompt:
     """The prompt prefix for ``window``: identical, byte for byte, for every question on it."""
     p = prompts or load_window_prompts()
-    passages = "\n".join(p.passage.format(n=i, text=t) for i, t in enumerate(window.texts, start=1))
+    passages = "\n".join(p.passage.format(n=window.shown(i), text=t)
+                          for i, t in enumerate(window.texts, start=1))
     fields = {"title": sanitize_passage(window.title), "passages": passages}
     return PrefixPrompt(p.system.format(**fields), p.prefix.format(**fields))
 
@@ -177,6 +192,14 @@ def check_suffix(question: str, language: Language, prompts: WindowPrompts | Non
     """The answerability question asked after the prefix (read as the first token's yes/no odds)."""
     s = (prompts or load_window_prompts()).suffix[language]
     return s["check"].format(question=sanitize_passage(question))
+
+
+def support_suffix(question: str, answer: str, language: Language,
+                   prompts: WindowPrompts | None = None) -> str:
+    """The check asked after the prefix once an answer is drafted: does the article state this answer?"""
+    s = (prompts or load_window_prompts()).suffix[language]
+    return s["support"].format(question=sanitize_passage(question),
+                               answer=sanitize_passage(strip_citations(answer)))
 
 
 def choose_window(hits: Sequence[Hit], windows_of: dict[str, Window], rrf_k: int = 0) -> WindowChoice | None:
@@ -208,7 +231,7 @@ def choose_window(hits: Sequence[Hit], windows_of: dict[str, Window], rrf_k: int
     total = sum(mass.values())
     window = by_id[best]
     split = len(mass) > 1
-    note = f"window {window.article_id} passages [1]-[{len(window.chunks)}]"
+    note = f"window {window.article_id} passages [{window.first}]-[{window.shown(len(window.chunks))}]"
     if split:
         note += (f"; the top passages sat in {len(mass)} windows, chosen by fused score mass "
                  f"{mass[best] / total:.2f}")
