@@ -111,6 +111,9 @@ def add_window_arguments(p: argparse.ArgumentParser) -> None:
                    help="window mode: refuse when the model's P(yes) that the article states the answer is "
                         f"below P, {PROBABILITY.range} (default: {Config().answerability_threshold}; 0 turns "
                         "the check off)")
+    g.add_argument("--kv-cache", choices=["f16", "q8_0"],
+                   help="the llama.cpp KV cache's number type; q8_0 halves the saved window states "
+                        f"(default: {Config().kv_cache})")
     g.add_argument("--support-threshold", type=PROBABILITY, metavar="P",
                    help="window mode: refuse an answer when the model's P(yes) that the article states that "
                         f"answer is below P, {PROBABILITY.range} (default: {Config().support_threshold}; 0 "
@@ -187,7 +190,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
         passage_budget_chars=args.passage_budget_chars,
         answer_context=getattr(args, "answer_context", None),
         answerability_threshold=getattr(args, "answerability_threshold", None),
-        support_threshold=getattr(args, "support_threshold", None))
+        support_threshold=getattr(args, "support_threshold", None),
+        kv_cache=getattr(args, "kv_cache", None))
 
 
 def _notice(line: str) -> None:

@@ -130,6 +130,9 @@ class Config:
     # Disk for the saved states (~28 kB a token at f16); past it only the most-used windows keep a state
     # and a cold window is answered in passage mode.
     window_state_budget_mb: float = 1024.0
+    # The llama.cpp KV cache's number type: "q8_0" halves it (and each saved window state) at the cost of
+    # flash attention being on; measured in docs/experiments.md, *Window mode: the KV cache at q8_0*.
+    kv_cache: Literal["f16", "q8_0"] = "f16"
     # Window mode refuses when the model's first-token odds for "yes" to "does the article state the
     # answer?" (asked after the cached prefix; ~1 token of decode) are below this. 0 turns it off.
     answerability_threshold: float = 0.0

@@ -11,6 +11,7 @@ question whose best passage is not similar enough, or hardly closer to it than n
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -45,7 +46,7 @@ from chatbot.generation.base import Generator, Message, holds_prefix_states
 from chatbot.search.indexing import IndexBuild, ensure_index
 from chatbot.search.relevance import NonsenseBaseline, RareTerms
 from chatbot.search.retrieval import Retriever
-from chatbot.text import append_citation, says_something, strip_citations
+from chatbot.text import append_citation, bracket_passage_references, says_something, strip_citations
 from chatbot.types import (
     Answer,
     Article,
@@ -62,8 +63,11 @@ from chatbot.types import (
 
 
 def model_refused(text: str, marker: str) -> bool:
-    """The model said the passages don't answer: the marker opens the reply or is nearly all of it."""
-    upper = text.strip().upper()
+    """The model said the passages don't answer: the marker opens the reply or is nearly all of it. The
+    model sometimes translates the marker's negation ("Tidak FOUND" for "NOT FOUND"): that counts too."""
+    upper = strip_citations(text).strip().upper()
+    if marker.startswith("NOT "):
+        upper = re.sub(r"^TIDAK\b", "NOT", upper)
     if upper.startswith(marker):
         return True
     return marker in upper and len(upper.replace(marker, "").strip(" .:-\n")) < 40
@@ -434,7 +438,7 @@ class Pipeline:
         for marker in (load_window_prompts().not_found_marker, prompts.not_found_marker):
             text = text.replace(marker, "").strip() if marker in text.upper() else text
         hits = window.hits()
-        parsed = cite.parse_citations(text, len(hits), first=window.first)
+        parsed = cite.parse_citations(bracket_passage_references(text), len(hits), first=window.first)
         grounded = ground_citations(parsed.text, list(window.texts), self.config.grounding_margin)
         text, numbers = grounded.text, grounded.numbers
         if not numbers:

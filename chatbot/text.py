@@ -5,6 +5,8 @@ numbers.
   ``[1, 2]``, ``[1; 2]``, ``[1-2]``, ``[1 – 3]``, ``[1 dan 2]``, ``【1】``. ``citation_numbers`` reads a
   group's numbers (a range of fewer than ten expands: ``1-3`` -> 1, 2, 3). ``strip_citations`` removes the
   markers, ``append_citation`` places ``[n]`` before a sentence's final punctuation.
+  ``PASSAGE_REFERENCE`` finds a passage named without brackets ("passage 28"); ``bracket_passage_references``
+  writes it as a marker.
 - **Sentences.** A sentence ends at ``.``, ``!``, ``?`` or ``…`` with any closing quotes or brackets (and
   citation markers) after it, before whitespace; a line break ends one too. A single capital before a period
   is an initial, not an end ("Mmamiloko T. Kubayi", "U.S."); "2.500" is not an end (no space follows).
@@ -58,6 +60,17 @@ def citation_numbers(inside: str) -> list[int]:
 def strip_citations(text: str) -> str:
     """``text`` without citation markers (and the whitespace before each), stripped."""
     return CITATION.sub("", text).strip()
+
+
+# "passage 28", "passage number 16": a passage named by its number without brackets (group 1: the number).
+PASSAGE_REFERENCE = re.compile(
+    r"\b(?:passages?|paragraphs?|paragraf)\s+(?:(?:number|nomor|no\.)\s*)?(\d+)\b(?!\s*[\]】])",
+    re.IGNORECASE)
+
+
+def bracket_passage_references(text: str) -> str:
+    """``text`` with "passage 28" written as "passage [28]", so that it reads as the citation it is."""
+    return PASSAGE_REFERENCE.sub(lambda m: m.group(0)[:m.start(1) - m.start(0)] + f"[{m.group(1)}]", text)
 
 
 def says_something(text: str) -> bool:

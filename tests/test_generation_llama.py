@@ -137,3 +137,20 @@ def test_bundled_qwen_in_the_supervised_child_matches_in_process_and_survives_a_
         assert child.restarts == 1
     finally:
         child.close()
+
+
+def test_a_q8_0_kv_cache_saves_a_smaller_state_under_another_identity(tmp_path):
+    from chatbot.generation import kv_cache_options
+    from chatbot.generation.base import PrefixPrompt
+
+    prefix = PrefixPrompt("Answer from the article.", "Artikel: " + "Konvensi Hanoi ditandatangani. " * 30)
+    sizes, identities = {}, {}
+    for kind in ("f16", "q8_0"):
+        gen = LlamaCppGenerator(smol_gguf(), tmp_path / kind, threads=2, context_tokens=512,
+                                options=kv_cache_options(kind))
+        stats = gen.save_prefix_state(prefix, tmp_path / f"{kind}.state")
+        sizes[kind], identities[kind] = stats["bytes"], gen.state_identity()
+        answer = "".join(gen.stream_with_prefix(prefix, "Berapa?", tmp_path / f"{kind}.state", max_tokens=4))
+        assert answer.strip()
+    assert identities["f16"] != identities["q8_0"]
+    assert sizes["q8_0"] < 0.7 * sizes["f16"]

@@ -265,3 +265,13 @@ def test_the_scan_would_see_a_copy():
                                              ("72 [1].", True), ("Ya [2].", True)])
 def test_says_something_needs_a_letter_or_digit_beyond_the_citations(text, says):
     assert says_something(text) is says
+
+
+def test_a_passage_named_without_brackets_becomes_a_marker():
+    from chatbot.text import bracket_passage_references
+
+    assert bracket_passage_references("This is stated in passage 28.") == "This is stated in passage [28]."
+    assert bracket_passage_references("See passage number 16.") == "See passage number [16]."
+    assert (bracket_passage_references("Lihat paragraf 3 dan passage [4].")
+            == "Lihat paragraf [3] dan passage [4].")
+    assert bracket_passage_references("Signed by 72 countries [2].") == "Signed by 72 countries [2]."

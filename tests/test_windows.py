@@ -98,7 +98,8 @@ def test_passages_are_numbered_through_the_corpus_and_cited_back_from_1():
     assert "[4] b0" in window_prefix(second).user_prefix + window_prefix(second).system
     assert "[1] b0" not in window_prefix(second).user_prefix + window_prefix(second).system
     assert second.shown(2) == 5
-    parsed = parse_citations("Ditandatangani [5]. Lain [2] dan [4, 5].", len(second.chunks), first=second.first)
+    parsed = parse_citations("Ditandatangani [5]. Lain [2] dan [4, 5].", len(second.chunks),
+                             first=second.first)
     assert parsed.numbers == (2, 1) and parsed.dropped == (2,)
     assert parsed.text == "Ditandatangani [2]. Lain dan [1][2]."
 
@@ -189,6 +190,13 @@ def _cite_the_hint(prefix, suffix) -> str:
     """A reply citing the first passage the suffix's hint names (by its number in the whole corpus)."""
     shown = re.search(r"Most relevant passages: \[(\d+)\]", suffix).group(1)
     return f"Konvensi ditandatangani [{shown}] dan [999]."
+
+
+def _cite_the_hint_with(text: str):
+    def reply(prefix, suffix) -> str:
+        shown = re.search(r"Most relevant passages: \[(\d+)\]", suffix).group(1)
+        return f"{text} [{shown}]."
+    return reply
 
 
 def test_window_answer_restores_the_state_and_maps_citations_to_window_passages(real_corpus_fake_models):
@@ -302,3 +310,26 @@ def test_support_check_is_off_by_default(fake_config):
     pipe, _ = window_pipe(fake_config, gen)
     assert not pipe.ask("Berapa negara yang menandatangani Konvensi Hanoi?").refused
     assert len(gen.evaluated) == 1
+
+
+def test_a_passage_named_without_brackets_is_cited(real_corpus_fake_models):
+    def reply(prefix, suffix):
+        shown = re.search(r"Most relevant passages: \[(\d+)\]", suffix).group(1)
+        return f"Wakil Presiden Ekuador berbicara. This is stated in passage {shown}."
+
+    pipe, gen = window_pipe(real_corpus_fake_models, PrefixStateFake(reply))
+    answer = pipe.ask("Apa kata Wakil Presiden Ekuador?")
+    assert not answer.refused  # the passage's number is not an invented number
+    assert answer.hits[0].chunk in [c.chunk for c in answer.citations]
+    assert "passage [" in answer.text
+
+
+@pytest.mark.parametrize("reply", ["Tidak FOUND [8]", "[3] NOT FOUND", "Tidak found."])
+def test_a_translated_or_cited_not_found_phrase_is_a_refusal(fake_config, reply):
+    pipe, _ = window_pipe(fake_config, PrefixStateFake(lambda prefix, suffix: reply))
+    assert pipe.ask("Bagaimana cara memasak pho ayam khas Hanoi?").refused
+
+
+def test_an_answer_that_opens_with_tidak_is_no_refusal(fake_config):
+    pipe, _ = window_pipe(fake_config, PrefixStateFake(_cite_the_hint_with("Tidak, Indonesia tidak disebut")))
+    assert not pipe.ask("Apakah Konvensi ditandatangani di Hanoi?").refused

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from chatbot.search.bm25 import tokenize
-from chatbot.text import CITATION, append_citation, citation_numbers, sentence_pieces
+from chatbot.text import CITATION, PASSAGE_REFERENCE, append_citation, citation_numbers, sentence_pieces
 
 _LIST_MARKER = re.compile(r"(?m)^\s*\d{1,2}[.)]\s")  # "1. ..." at the start of a line
 _ORDINAL = re.compile(r"\b(\d+)(?:st|nd|rd|th)\b", re.IGNORECASE)  # "47th" -> "47"
@@ -96,15 +96,12 @@ def _ground_sentence(sentence: str, passage_terms: Sequence[set[str]], margin: f
     return sentence
 
 
-# "passage 28", "passage number 16": a reference to a passage by its number, not a claim.
-_PASSAGE_REFERENCE = re.compile(r"\b(?:passages?|paragraphs?|paragraf)\s+(?:(?:number|nomor|no\.)\s*)?\d+\b",
-                                re.IGNORECASE)
 # "2, 500": a thousands separator the model wrote with a space after it.
 _SPACED_THOUSANDS = re.compile(r"(?<![\d.,])(\d{1,3}), (\d{3})(?![\d.,]?\d)")
 
 
 def _numbers(text: str) -> set[str]:
-    text = _PASSAGE_REFERENCE.sub(" ", text)
+    text = PASSAGE_REFERENCE.sub(" ", text)  # "passage 28" names a passage: no claim
     text = _ORDINAL.sub(r"\1", _LIST_MARKER.sub(" ", CITATION.sub(" ", text)))
     return {t for t in tokenize(text) if _PLAIN_NUMBER.fullmatch(t)}
 

@@ -31,6 +31,16 @@ ACCEPTED_SPECS = (
 )
 
 
+def kv_cache_options(kind: str) -> dict[str, object]:
+    """llama.cpp load options for the KV cache's number type ("f16", the default, or "q8_0", whose V cache
+    needs flash attention). They are part of a saved state's identity."""
+    if kind == "f16":
+        return {}
+    if kind == "q8_0":
+        return {"type_k": 8, "type_v": 8, "flash_attn": True}  # GGML_TYPE_Q8_0
+    raise InputError(f"Unknown KV cache type {kind!r}; use f16 or q8_0.")
+
+
 def make_generator(spec: str, config: Config) -> Generator:
     """The generator named by ``spec``, configured from ``config`` (threads, context, temperature, cache)."""
     kind, _, rest = spec.strip().partition(":")
@@ -49,7 +59,7 @@ def make_generator(spec: str, config: Config) -> Generator:
         repack = resolve_repack(config.llama_repack, config.cache_dir, build.key if build else None)
         return LlamaCppGenerator(path, config.cache_dir, repack=repack,
                                  threads=config.threads, context_tokens=config.generator_context_tokens(),
-                                 temperature=config.temperature)
+                                 temperature=config.temperature, options=kv_cache_options(config.kv_cache))
     if kind == "transformers" and rest:
         from chatbot.generation.transformers_backend import TransformersGenerator
 
