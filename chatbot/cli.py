@@ -21,7 +21,7 @@ from chatbot.config import Config
 from chatbot.errors import ChatbotError, InputError
 from chatbot.flags import float_in, int_in
 from chatbot.text import strip_citations
-from chatbot.types import Answer, Done, Retrieved, Token, Turn
+from chatbot.types import Answer, Done, Restart, Retrieved, Token, Turn
 
 EXIT_ERROR = 2
 
@@ -118,6 +118,11 @@ def add_window_arguments(p: argparse.ArgumentParser) -> None:
                    help="window mode: refuse an answer when the model's P(yes) that the article states that "
                         f"answer is below P, {PROBABILITY.range} (default: {Config().support_threshold}; 0 "
                         "turns the check off)")
+    g.add_argument("--fallback-confidence", type=PROBABILITY, metavar="P",
+                   help="window mode: answer again from the top-k passages when the window's answer is a "
+                        "refusal or the model's lowest probability for one of its words is below P, "
+                        f"{PROBABILITY.range} (default: {Config().window_fallback_confidence}; 0 keeps every "
+                        "window answer)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -191,6 +196,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         answer_context=getattr(args, "answer_context", None),
         answerability_threshold=getattr(args, "answerability_threshold", None),
         support_threshold=getattr(args, "support_threshold", None),
+        window_fallback_confidence=getattr(args, "fallback_confidence", None),
         kv_cache=getattr(args, "kv_cache", None))
 
 
@@ -277,11 +283,15 @@ def _plain(text: str) -> str:
 
 def stream_answer(pipeline, question: str, history: Sequence[Turn], out=None) -> Answer:
     """Print the answer as it streams, then its sources; return the final answer."""
-    streamed = []
+    streamed: list[str] = []
     answer = None
     for event in pipeline.stream(question, history):
         if isinstance(event, Retrieved):
             print(f"(searching {len(event.hits)} passages...)", file=sys.stderr, flush=True)
+        elif isinstance(event, Restart):
+            streamed = []
+            print(file=out)
+            print(for_terminal(f"({event.reason})"), file=sys.stderr, flush=True)
         elif isinstance(event, Token):
             streamed.append(event.text)
             print(for_terminal(event.text), end="", flush=True, file=out)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from chatbot.answer import citations as cite
 from chatbot.answer import history as hist
+from chatbot.answer.confidence import content_confidence, recorded_steps
 from chatbot.answer.excerpts import SentenceScorer
 from chatbot.answer.grounding import ground_citations, unsupported_numbers
 from chatbot.answer.language import detect_language
@@ -55,6 +56,7 @@ from chatbot.types import (
     Hit,
     Language,
     PipelineInfo,
+    Restart,
     Retrieved,
     Timings,
     Token,
@@ -186,8 +188,13 @@ class Pipeline:
             if window_events is not None:
                 yield from window_events
                 return
+        yield from self._passage_events(base, history, prompts, t0, retrieve_ms)
 
-        texts = self._excerpts((question, query), hits)
+    def _passage_events(self, base: Answer, history: tuple[Turn, ...], prompts: PromptSet, t0: float,
+                        retrieve_ms: float) -> Iterator[Event]:
+        """The events of a passage-mode answer: the top passages in the prompt, the reply streamed."""
+        question, hits, language = base.question, base.hits, base.language
+        texts = self._excerpts((question, base.search_query), hits)
         messages = build_messages(question, hits, language, hist.previous_turn(question, history),
                                   texts=texts)
         generator = self.generator
@@ -206,6 +213,7 @@ class Pipeline:
                 pieces.append(piece)
                 yield Token(piece)
         raw = "".join(pieces)
+        confidence = content_confidence(recorded_steps(getattr(generator, "last_stats", None)))
         if says_something(raw) and not model_refused(raw, prompts.not_found_marker):
             raw = self._in_language(raw, language, prompts)
         timings = Timings(retrieve_ms, first_ms, (time.perf_counter() - t0) * 1000)
@@ -214,7 +222,7 @@ class Pipeline:
                 or self._invents_numbers(raw, base)):
             yield from self._refuse(base, prompts, timings, streamed=bool(pieces))
             return
-        yield Done(self._finish(base, raw, prompts, timings))
+        yield Done(replace(self._finish(base, raw, prompts, timings), confidence=confidence))
 
     def _excerpts(self, queries: Sequence[str], hits: Sequence[Hit]) -> list[str] | None:
         """The passages shortened to the prompt budget (None: whole passages)."""
@@ -277,7 +285,8 @@ class Pipeline:
                 ) -> Iterator[Event]:
         if not streamed:
             yield Token(prompts.refusal)
-        yield Done(replace(base, text=prompts.refusal, refused=True, citations=(), timings_ms=timings))
+        yield Done(replace(base, text=prompts.refusal, refused=True, citations=(), timings_ms=timings,
+                           confidence=None))
 
     @staticmethod
     def _hold_back_marker(pieces: Iterator[str], marker: str) -> Iterator[str]:
@@ -301,6 +310,10 @@ class Pipeline:
             raise
         except Exception as err:  # a backend failure mid-stream
             raise ModelError(f"The language model failed while answering: {err}") from err
+        finally:
+            close = getattr(pieces, "close", None)
+            if callable(close):
+                close()  # stop the model now: a supervised child serves one reply at a time
         if holding and buffer:
             yield buffer
 
@@ -408,16 +421,26 @@ class Pipeline:
                 pieces.append(piece)
                 yield Token(piece)
         raw = "".join(pieces)
-        base = replace(base, prompt_tokens=_evaluated_tokens(generator, suffix))
+        confidence = content_confidence(recorded_steps(getattr(generator, "last_stats", None)))
+        base = replace(base, prompt_tokens=_evaluated_tokens(generator, suffix), confidence=confidence)
         said_not_found = model_refused(raw, window_marker) or model_refused(raw, prompts.not_found_marker)
         if says_something(raw) and not said_not_found:
             raw = self._in_language(raw, base.language, prompts)  # as in passage mode
         timings = Timings(retrieve_ms, first_ms, (time.perf_counter() - t0) * 1000)
         passages = list(window.texts)
-        if (not says_something(raw) or model_refused(raw, window_marker)
-                or model_refused(raw, prompts.not_found_marker)
-                or (self.config.refuse_unsupported_numbers
-                    and unsupported_numbers(raw, passages, base.question))):
+        refusing = bool(not says_something(raw) or model_refused(raw, window_marker)
+                    or model_refused(raw, prompts.not_found_marker)
+                    or (self.config.refuse_unsupported_numbers
+                        and unsupported_numbers(raw, passages, base.question)))
+        reason = self._fallback_reason(refusing, confidence)
+        if reason is not None:
+            if pieces:
+                yield Restart(reason)
+            yield from self._passage_events(replace(base, window=f"{base.window}; {reason}",
+                                                    answer_context="passages"),
+                                            history, prompts, t0, retrieve_ms)
+            return
+        if refusing:
             yield from self._refuse(base, prompts, timings, streamed=bool(pieces))
             return
         if local and self.config.support_threshold > 0:
@@ -430,6 +453,18 @@ class Pipeline:
                 yield from self._refuse(base, prompts, timings, streamed=True)
                 return
         yield Done(self._finish_window(base, raw, prompts, timings, window))
+
+    def _fallback_reason(self, refusing: bool, confidence: float | None) -> str | None:
+        """Why a window answer is dropped for a passage-mode answer, or None to keep it: the window
+        answer is a refusal, or its confidence is below ``window_fallback_confidence`` (0: never)."""
+        threshold = self.config.window_fallback_confidence
+        if threshold <= 0:
+            return None
+        if refusing:
+            return "the window's answer was a refusal: answered from the best passages"
+        if confidence is not None and confidence < threshold:
+            return (f"confidence {confidence:.2f} below {threshold:.2f}: answered from the best passages")
+        return None
 
     def _finish_window(self, base: Answer, raw: str, prompts: PromptSet, timings: Timings,
                        window: Window) -> Answer:

@@ -117,6 +117,9 @@ class Answer:
     notice: str | None = None  # e.g. "question truncated to 2000 characters"
     answer_context: str = "passages"  # "window": answered from an article window (citations number it)
     window: str | None = None  # window mode: which window, and why it was chosen
+    # The lowest probability the model gave a content token of its answer (answer/confidence.py); None
+    # when the generator records none or the answer is a fixed refusal.
+    confidence: float | None = None
 
     def to_dict(self) -> dict:
         """The batch JSON contract (without ``id``, which the caller adds)."""
@@ -148,9 +151,11 @@ class Answer:
         }
         if self.notice:
             out["notice"] = self.notice
-        if self.answer_context != "passages":
+        if self.answer_context != "passages" or self.window:
             out["answer_context"] = self.answer_context
             out["window"] = self.window
+        if self.confidence is not None:
+            out["confidence"] = self.confidence
         return out
 
 
@@ -171,13 +176,21 @@ class Token:
 
 
 @dataclass(frozen=True)
+class Restart:
+    """Stream event: the text streamed so far is dropped; the answer streams again from the start (window
+    mode was not sure of its answer and answers from the best passages instead)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class Done:
     """Stream event, always last: the final, validated answer."""
 
     answer: Answer
 
 
-Event = Retrieved | Token | Done
+Event = Retrieved | Token | Restart | Done
 
 
 @dataclass(frozen=True)

@@ -215,3 +215,25 @@ def test_the_top_level_app_py_is_a_shim_over_chatbot_web_app():
     shim = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(shim)
     assert shim.main is app.main
+
+
+class RestartingPipeline(FakePipeline):
+    """A window-mode answer that streams a draft, drops it (``Restart``) and streams the passage answer."""
+
+    def stream(self, question, history=()):
+        from chatbot.types import Restart, Retrieved, Token
+
+        for event in super().stream(question, history):
+            yield event
+            if isinstance(event, Retrieved):
+                yield Token("DRAFT-THAT-WAS-DROPPED ")
+                yield Restart("confidence 0.05 below 0.20: answered from the best passages")
+
+
+def test_a_restart_drops_the_streamed_draft_from_the_bubble(tmp_path):
+    handlers = app._Handlers(RestartingPipeline(token_delay_s=0.0), throttle_s=0.0, export_dir=tmp_path)
+    steps = run(handlers, "Berapa negara yang menandatangani Konvensi Hanoi?")
+    assert any("DRAFT-THAT-WAS-DROPPED" in s.chat[-1]["content"] for s in steps)  # it was shown
+    streaming_answer = [s.chat[-1]["content"] for s in steps[1:-1] if "72" in s.chat[-1]["content"]]
+    assert streaming_answer and not any("DRAFT" in c for c in streaming_answer)  # the draft is gone
+    assert "72" in steps[-1].chat[-1]["content"] and "DRAFT" not in steps[-1].chat[-1]["content"]

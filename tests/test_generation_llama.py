@@ -34,6 +34,13 @@ def test_streams_pieces_greedily_and_deterministically(smol):
     assert smol.name == "llama-cpp:SmolLM2-135M-Instruct.Q4_1"
 
 
+def test_each_step_records_the_token_written_and_its_probability(smol):
+    text = "".join(smol.stream(QUESTION, max_tokens=12))
+    steps = smol.last_stats.top_tokens
+    assert all(0.0 < p <= 1.0 for _, p in steps) and len(steps) >= smol.last_stats.completion_pieces
+    assert "".join(t for t, _ in steps).startswith(text)  # greedy: the top token is the one written
+
+
 def test_count_tokens_is_the_chat_templated_prompt(smol):
     n = smol.count_tokens(QUESTION)
     plain = len(smol.load().tokenize(b"You are a helpful assistant. Answer briefly. "

@@ -112,7 +112,8 @@ def test_the_hint_names_the_best_passages_by_their_shown_numbers():
 
 @pytest.mark.parametrize("reply", ["NOT FOUND", "TIDAK DITEMUKAN."])
 def test_window_not_found_phrase_is_a_refusal_in_either_language(fake_config, reply):
-    pipe, _ = window_pipe(fake_config, PrefixStateFake(lambda prefix, suffix: reply))
+    pipe, _ = window_pipe(fake_config, PrefixStateFake(lambda prefix, suffix: reply),
+                          window_fallback_confidence=0)  # the window's own refusal, no fallback
     answer = pipe.ask("Siapa presiden Australia?")
     assert answer.refused and answer.answer_context == "window"
 
@@ -281,12 +282,13 @@ def test_answerability_check_refuses_before_answering(fake_config, p_yes, refuse
 
 def test_invented_number_in_window_answer_is_refused(fake_config):
     gen = PrefixStateFake(lambda prefix, suffix: "Konvensi memuat 68 pasal [1].")
-    pipe, _ = window_pipe(fake_config, gen)
+    pipe, _ = window_pipe(fake_config, gen, window_fallback_confidence=0)
     assert pipe.ask("Berapa pasal yang dimuat Konvensi Hanoi?").refused
 
 
 def test_window_reply_of_only_a_citation_is_no_answer(fake_config):
-    pipe, _ = window_pipe(fake_config, PrefixStateFake(lambda prefix, suffix: "[3]"))
+    pipe, _ = window_pipe(fake_config, PrefixStateFake(lambda prefix, suffix: "[3]"),
+                          window_fallback_confidence=0)
     answer = pipe.ask("Siapa yang memimpin delegasi Rusia?")
     assert answer.refused and answer.answer_context == "window" and answer.citations == ()
 
@@ -326,7 +328,8 @@ def test_a_passage_named_without_brackets_is_cited(real_corpus_fake_models):
 
 @pytest.mark.parametrize("reply", ["Tidak FOUND [8]", "[3] NOT FOUND", "Tidak found."])
 def test_a_translated_or_cited_not_found_phrase_is_a_refusal(fake_config, reply):
-    pipe, _ = window_pipe(fake_config, PrefixStateFake(lambda prefix, suffix: reply))
+    pipe, _ = window_pipe(fake_config, PrefixStateFake(lambda prefix, suffix: reply),
+                          window_fallback_confidence=0)  # the window's own refusal, no fallback
     assert pipe.ask("Bagaimana cara memasak pho ayam khas Hanoi?").refused
 
 

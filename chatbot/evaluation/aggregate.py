@@ -122,6 +122,8 @@ def latency(records: Sequence[ItemResult]) -> dict[str, Any]:
         "total_ms": _spread([t.total for t in timed]),
         "prompt_tokens": _spread([r.prompt_tokens for r in records if r.prompt_tokens is not None]),
         "from_cache": sum(r.cached for r in records),
+        "answered_in_window": sum(r.answer_context == "window" for r in records),
+        "window_fallbacks": sum(bool(r.window) and r.answer_context == "passages" for r in records),
     }
 
 

@@ -74,6 +74,7 @@ def answer_to_json(answer: Answer) -> dict[str, Any]:
         "hits": [{"chunk": h.chunk.to_dict(), "score": float(h.score), "rank": h.rank} for h in answer.hits],
         "timings_ms": asdict(answer.timings_ms), "prompt_tokens": answer.prompt_tokens,
         "search_query": answer.search_query, "notice": answer.notice,
+        "answer_context": answer.answer_context, "window": answer.window, "confidence": answer.confidence,
     }
 
 
@@ -83,7 +84,9 @@ def answer_from_json(data: dict[str, Any]) -> Answer:
         citations=tuple(Citation(c["n"], Chunk.from_dict(c["chunk"])) for c in data["citations"]),
         hits=tuple(Hit(Chunk.from_dict(h["chunk"]), h["score"], h["rank"]) for h in data["hits"]),
         timings_ms=Timings(**data["timings_ms"]), prompt_tokens=data["prompt_tokens"],
-        search_query=data["search_query"], notice=data.get("notice"))
+        search_query=data["search_query"], notice=data.get("notice"),
+        answer_context=data.get("answer_context", "passages"), window=data.get("window"),
+        confidence=data.get("confidence"))
 
 
 # --------------------------------------------------------------------------- the cache file

@@ -92,6 +92,8 @@ class ItemResult:
     timings_ms: Timings | None = None
     prompt_tokens: int | None = None
     window: str | None = None  # window mode: the window note (its choice; the answerability p if checked)
+    answer_context: str = "passages"  # what the scored answer was written from: "window" or "passages"
+    confidence: float | None = None  # the model's lowest content-token probability (answer/confidence.py)
     cached: bool = False
     error: str | None = None
 
@@ -222,6 +224,8 @@ def score_item(item: EvalItem, answers: Sequence[Answer], articles: Mapping[str,
         timings_ms=answer.timings_ms,
         prompt_tokens=answer.prompt_tokens,
         window=answer.window,
+        answer_context=answer.answer_context,
+        confidence=answer.confidence,
         cached=cached,
         **scores,
     )

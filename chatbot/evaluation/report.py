@@ -128,7 +128,12 @@ def latency_table_markdown(data: dict[str, Any]) -> str:
     rows = [[label, num(lat[key]["p50"]), num(lat[key]["p95"]), num(lat[key]["mean"]), str(lat[key]["n"])]
             for key, label in (("retrieve_ms", "retrieval (ms)"), ("first_token_ms", "first token (ms)"),
                                ("total_ms", "total (ms)"), ("prompt_tokens", "prompt tokens"))]
-    return _table(["", "p50", "p95", "mean", "n"], rows)
+    table = _table(["", "p50", "p95", "mean", "n"], rows)
+    if lat.get("answered_in_window") or lat.get("window_fallbacks"):
+        table += (f"\n\nWindow mode: {lat['answered_in_window']} answers from a window, "
+                  f"{lat['window_fallbacks']} answered again from the passages "
+                  "(a refusal or low confidence).")
+    return table
 
 
 # --------------------------------------------------------------------------- the Markdown report

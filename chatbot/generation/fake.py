@@ -125,8 +125,13 @@ class PrefixStateFake:
     ``bytes_per_token`` per whitespace word, like a KV cache. ``identity`` stands for the model."""
 
     def __init__(self, reply: Callable[[str, str], str] | None = None, *, identity: str = "fake-model",
-                 bytes_per_token: int = 10, yes: float = 0.9, name: str = "fake:prefix-states") -> None:
+                 bytes_per_token: int = 10, yes: float = 0.9, name: str = "fake:prefix-states",
+                 confidence: float | None = None) -> None:
+        """``confidence``: when given, each window answer's words are recorded in ``last_stats`` as the
+        model's top tokens with this probability (see ``answer/confidence.py``)."""
         self.name = name
+        self.confidence = confidence
+        self.last_stats: dict | None = None
         self.identity = identity
         self.bytes_per_token = bytes_per_token
         self.yes = yes
@@ -159,7 +164,11 @@ class PrefixStateFake:
     def stream_with_prefix(self, prefix, suffix: str, state, *, max_tokens: int) -> Iterator[str]:
         self._evaluate(prefix, suffix, state)
         self.calls.append(tuple(prefix.messages(suffix)))
-        return _truncate(self._reply(prefix.system + prefix.user_prefix, suffix), max_tokens)
+        reply = self._reply(prefix.system + prefix.user_prefix, suffix)
+        self.last_stats = None if self.confidence is None else {
+            "prompt_tokens": len(suffix.split()), "cached_tokens": 0,
+            "top_tokens": [[w, self.confidence] for w in word_pieces(reply)]}
+        return _truncate(reply, max_tokens)
 
     def yes_probability(self, prefix, suffix: str, state) -> float:
         self._evaluate(prefix, suffix, state)
@@ -167,6 +176,7 @@ class PrefixStateFake:
 
     def stream(self, messages: Sequence[Message], *, max_tokens: int) -> Iterator[str]:
         self.calls.append(tuple(messages))
+        self.last_stats = None
         return _truncate(first_passage_reply(messages), max_tokens)
 
     def count_tokens(self, messages: Sequence[Message]) -> int:

@@ -48,6 +48,9 @@ class GenerationStats:
     completion_pieces: int  # streamed pieces; one per generated token except for merged multibyte text
     first_token_s: float | None
     total_s: float
+    # Each generated step's most likely token (its text) and its probability (softmax of the raw logits,
+    # before sampling; at temperature 0 it is the token generated): read by ``answer/confidence.py``.
+    top_tokens: tuple[tuple[str, float], ...] = ()
 
 
 def new_llama(*, repack: bool = True, **kwargs: Any) -> Any:
@@ -74,6 +77,27 @@ def new_llama(*, repack: bool = True, **kwargs: Any) -> Any:
         return llama_cpp.Llama(**kwargs)
     finally:
         api.llama_model_default_params = defaults
+
+
+class TopTokens:
+    """A llama-cpp-python logits processor that records each step's most likely token and its probability,
+    and leaves the logits unchanged (so decoding picks the same tokens as without it)."""
+
+    def __init__(self) -> None:
+        self.steps: list[tuple[int, float]] = []
+
+    def __call__(self, input_ids: Any, logits: Any) -> Any:
+        import numpy as np
+
+        best = int(np.argmax(logits))
+        top = float(logits[best])
+        self.steps.append((best, 1.0 / float(np.exp(logits - top, dtype=np.float64).sum())))
+        return logits
+
+    def tokens(self, llm: Any) -> tuple[tuple[str, float], ...]:
+        """The recorded steps as (token text, probability)."""
+        return tuple((llm.detokenize([token]).decode("utf-8", errors="replace"), round(p, 4))
+                     for token, p in self.steps)
 
 
 def display_name(model_path: Path | None) -> str:
@@ -207,18 +231,24 @@ class LlamaCppGenerator:
 
     def _run(self, llm: Any, messages: Sequence[Message], tokens: list[int],
              max_tokens: int) -> Iterator[str]:
+        import llama_cpp
+
+        recorder = TopTokens()
+
         def start() -> tuple[Iterator[dict], int]:
             cached = _common_prefix(llm._input_ids[: llm.n_tokens], tokens)
             chunks = llm.create_chat_completion(
                 messages=_messages_payload(messages), max_tokens=max_tokens, stream=True,
-                temperature=self.temperature, seed=self.seed, repeat_penalty=1.0)
+                temperature=self.temperature, seed=self.seed, repeat_penalty=1.0,
+                logits_processor=llama_cpp.LogitsProcessorList([recorder]))
             return chunks, cached
 
         return self._timed_stream(start, lambda chunk: chunk["choices"][0]["delta"].get("content"),
-                                  len(tokens))
+                                  len(tokens), recorder)
 
     def _timed_stream(self, start: Callable[[], tuple[Iterator[dict], int]],
-                      text_of: Callable[[dict], str | None], prompt_tokens: int) -> Iterator[str]:
+                      text_of: Callable[[dict], str | None], prompt_tokens: int,
+                      recorder: TopTokens) -> Iterator[str]:
         """Yield the text of each chunk that ``start()`` opens (it returns the chunks and how many prompt
         tokens came from the cache), one generation at a time, and record ``last_stats``."""
         if not self._run_lock.acquire(timeout=_BUSY_TIMEOUT_S):
@@ -247,7 +277,8 @@ class LlamaCppGenerator:
                 if chunks is not None:
                     chunks.close()
                 self.last_stats = GenerationStats(prompt_tokens, cached, pieces, first,
-                                                  time.perf_counter() - started)
+                                                  time.perf_counter() - started,
+                                                  recorder.tokens(self._llm))
         finally:
             self._run_lock.release()
 
@@ -376,16 +407,20 @@ class LlamaCppGenerator:
 
     def _run_prefixed(self, llm: Any, head: list[int], tail: list[int], state: Path | None,
                       max_tokens: int) -> Iterator[str]:
+        import llama_cpp
+
         total = len(head) + len(tail)
+        recorder = TopTokens()
 
         def start() -> tuple[Iterator[dict], int]:
             evaluated = len(tail) + self._hold_prefix(llm, head, state)
             chunks = llm.create_completion(
                 prompt=head + tail, max_tokens=max_tokens, stream=True, temperature=self.temperature,
-                seed=self.seed, repeat_penalty=1.0, stop=["<|im_end|>", "<|endoftext|>"])
+                seed=self.seed, repeat_penalty=1.0, stop=["<|im_end|>", "<|endoftext|>"],
+                logits_processor=llama_cpp.LogitsProcessorList([recorder]))
             return chunks, total - evaluated
 
-        return self._timed_stream(start, lambda chunk: chunk["choices"][0].get("text"), total)
+        return self._timed_stream(start, lambda chunk: chunk["choices"][0].get("text"), total, recorder)
 
     def yes_probability(self, prefix: PrefixPrompt, suffix: str, state: Path | None) -> float:
         import numpy as np

@@ -41,11 +41,11 @@ from typing import Any, Protocol
 import gradio as gr
 
 from chatbot.boundary import clean_text, for_terminal
-from chatbot.cli import PASSAGE_BUDGET, PORT, THREADS, TOP_K
+from chatbot.cli import PASSAGE_BUDGET, PORT, PROBABILITY, THREADS, TOP_K
 from chatbot.config import Config
 from chatbot.errors import ChatbotError, InputError
 from chatbot.fileio import atomic_write_text
-from chatbot.types import Answer, Article, Done, Event, Hit, PipelineInfo, Retrieved, Token, Turn
+from chatbot.types import Answer, Article, Done, Event, Hit, PipelineInfo, Restart, Retrieved, Token, Turn
 from chatbot.web import render as ui
 
 log = logging.getLogger("chatbot.app")
@@ -212,6 +212,8 @@ class _Handlers:
                     yield UiUpdate(chat, messages, answers, sources=sources, notice="", box="",
                                    session=session)
                     last = time.monotonic()
+                elif isinstance(event, Restart):
+                    text = ""  # window mode was unsure: the answer streams again from the passages
                 elif isinstance(event, Token):
                     text += event.text
                     if time.monotonic() - last >= self.throttle_s:
@@ -361,6 +363,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--answer-context", choices=["window", "passages"],
                         help="window: answer from the article window of the best passage, held as a cached "
                              "prompt prefix; passages: the top-k passages (default passages)")
+    parser.add_argument("--fallback-confidence", type=PROBABILITY, metavar="P",
+                        help="window mode: answer again from the top-k passages when the window's answer is "
+                             "a refusal or the model's lowest probability for one of its words is below P, "
+                             f"{PROBABILITY.range} (default {Config().window_fallback_confidence}; 0 keeps "
+                             "every window answer)")
     parser.add_argument("--threads", type=THREADS, help=f"CPU threads for the models, {THREADS.range}")
     parser.add_argument("--llama-repack", choices=["on", "off", "auto"],
                         help="llama.cpp's CPU repack buffers; auto: what `chatbot doctor --tune` measured "
@@ -386,6 +393,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         top_k=args.top_k,
         passage_budget_chars=args.passage_budget_chars,
         answer_context=args.answer_context,
+        window_fallback_confidence=args.fallback_confidence,
         threads=args.threads,
         llama_repack=args.llama_repack,
         corpus_dir=args.corpus,

@@ -1,0 +1,139 @@
+"""The answer's confidence (answer/confidence.py) and window mode's fallback to passage mode when the
+window answer is a refusal or its confidence is low. The generator is ``PrefixStateFake``."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from chatbot.answer.confidence import content_confidence, recorded_steps
+from chatbot.cli import stream_answer
+from chatbot.embedders.fake import HashEmbedder
+from chatbot.generation.fake import PrefixStateFake
+from chatbot.generation.llama_cpp_backend import GenerationStats
+from chatbot.pipeline import Pipeline
+from chatbot.types import Done, Restart, Token
+
+CITED = "Konvensi ditandatangani di Hanoi [1]."
+
+
+def window_pipe(config, gen, **changes):
+    return Pipeline(config.with_(answer_context="window", **changes), embedder=HashEmbedder(),
+                    generator=gen)
+
+
+# --- the measure --------------------------------------------------------------------------------------------
+
+def test_confidence_is_the_lowest_content_token_and_ignores_citations_and_punctuation():
+    steps = [("Hanoi", 0.9), (" dan", 0.7), (" [", 0.2), ("3", 0.05), ("]", 0.3), (".", 0.1), ("", 0.01)]
+    assert content_confidence(steps) == 0.7
+
+
+def test_digits_outside_a_citation_count_as_content():
+    assert content_confidence([("Ada", 0.9), (" 72", 0.15), (" negara", 0.8)]) == 0.15
+
+
+def test_no_recorded_content_gives_no_confidence():
+    assert content_confidence([]) is None
+    assert content_confidence([(".", 0.2), ("[", 0.5), ("1", 0.1), ("]", 0.5)]) is None
+
+
+def test_recorded_steps_read_the_stats_in_process_and_from_the_child():
+    in_process = GenerationStats(10, 0, 2, 0.1, 0.2, (("Ya", 0.5), (".", 0.9)))
+    from_child = {"prompt_tokens": 10, "top_tokens": [["Ya", 0.5], [".", 0.9]]}
+    assert recorded_steps(in_process) == recorded_steps(from_child) == (("Ya", 0.5), (".", 0.9))
+    assert recorded_steps(None) == () and recorded_steps({"prompt_tokens": 3}) == ()
+
+
+# --- the fallback -------------------------------------------------------------------------------------------
+
+def test_a_confident_window_answer_is_kept_and_carries_its_confidence(fake_config):
+    gen = PrefixStateFake(lambda prefix, suffix: CITED, confidence=0.9)
+    answer = window_pipe(fake_config, gen).ask("Di mana Konvensi ditandatangani?")
+    assert answer.answer_context == "window" and answer.confidence == 0.9
+    assert answer.text.startswith("Konvensi ditandatangani di Hanoi") and not answer.refused
+
+
+def test_an_unsure_window_answer_is_answered_again_from_the_passages(fake_config):
+    gen = PrefixStateFake(lambda prefix, suffix: CITED, confidence=0.05)
+    events = list(window_pipe(fake_config, gen).stream("Di mana Konvensi ditandatangani?"))
+    restarts = [e for e in events if isinstance(e, Restart)]
+    answer = events[-1].answer
+    assert isinstance(events[-1], Done) and len(restarts) == 1
+    assert "confidence 0.05 below 0.20" in restarts[0].reason
+    assert answer.answer_context == "passages" and "confidence 0.05" in (answer.window or "")
+    assert "Potongan artikel" in gen.calls[-1][-1].content  # the passage-mode prompt followed
+    tokens_after = "".join(e.text for e in events[events.index(restarts[0]):] if isinstance(e, Token))
+    assert tokens_after.strip() and CITED not in tokens_after  # only the passage answer streams after it
+
+
+def test_the_threshold_decides(fake_config):
+    gen = PrefixStateFake(lambda prefix, suffix: CITED, confidence=0.3)
+    assert window_pipe(fake_config, gen).ask("Di mana Konvensi?").answer_context == "window"
+    assert window_pipe(fake_config, gen, window_fallback_confidence=0.5).ask(
+        "Di mana Konvensi?").answer_context == "passages"
+    assert window_pipe(fake_config, PrefixStateFake(lambda prefix, suffix: CITED, confidence=0.01),
+                       window_fallback_confidence=0).ask("Di mana Konvensi?").answer_context == "window"
+
+
+def test_a_window_refusal_is_answered_again_from_the_passages(fake_config):
+    gen = PrefixStateFake(lambda prefix, suffix: "NOT FOUND")
+    events = list(window_pipe(fake_config, gen).stream("Siapa yang memimpin delegasi Rusia?"))
+    answer = events[-1].answer
+    assert not any(isinstance(e, Restart) for e in events)  # the held-back marker never streamed
+    assert answer.answer_context == "passages" and "refusal" in (answer.window or "")
+    assert not answer.refused and answer.citations  # the fake's passage answer cites passage [1]
+
+
+def test_a_generator_that_records_no_confidence_keeps_its_window_answer(fake_config):
+    gen = PrefixStateFake(lambda prefix, suffix: CITED)  # no top tokens recorded (a served backend)
+    answer = window_pipe(fake_config, gen).ask("Di mana Konvensi ditandatangani?")
+    assert answer.answer_context == "window" and answer.confidence is None
+
+
+def test_the_terminal_shows_only_the_answer_after_a_restart(fake_config, capsys):
+    gen = PrefixStateFake(lambda prefix, suffix: "Jawaban yang ragu-ragu sekali [1].", confidence=0.05)
+    out = io.StringIO()
+    answer = stream_answer(window_pipe(fake_config, gen), "Di mana Konvensi ditandatangani?", (), out=out)
+    assert answer.answer_context == "passages"
+    assert "confidence 0.05" in capsys.readouterr().err
+    lines = [line for line in out.getvalue().splitlines() if line.strip()]
+    assert "ragu-ragu" in lines[0] and "ragu-ragu" not in "\n".join(lines[1:])  # cut off, then the answer
+
+
+@pytest.mark.parametrize("flag,value", [("--fallback-confidence", "0.35")])
+def test_the_flag_sets_the_threshold(flag, value):
+    from chatbot.cli import build_parser, config_from_args
+
+    args = build_parser().parse_args(["ask", flag, value, "Di mana?"])
+    assert config_from_args(args).window_fallback_confidence == 0.35
+
+
+class OneStreamAtATime(PrefixStateFake):
+    """Like a supervised model process: a new reply may start only once the last one is closed."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.open = False
+
+    def _guarded(self, pieces):
+        assert not self.open, "a second reply started while the first was still open"
+        self.open = True
+        try:
+            yield from pieces
+        finally:
+            self.open = False
+
+    def stream_with_prefix(self, prefix, suffix, state, *, max_tokens):
+        return self._guarded(super().stream_with_prefix(prefix, suffix, state, max_tokens=max_tokens))
+
+    def stream(self, messages, *, max_tokens):
+        return self._guarded(super().stream(messages, max_tokens=max_tokens))
+
+
+@pytest.mark.parametrize("reply", ["NOT FOUND and more words after it", "Jawaban ragu [1]."])
+def test_the_window_reply_is_closed_before_the_passage_reply_starts(fake_config, reply):
+    gen = OneStreamAtATime(lambda prefix, suffix: reply, confidence=0.05)
+    answer = window_pipe(fake_config, gen).ask("Di mana Konvensi ditandatangani?")
+    assert answer.answer_context == "passages" and not gen.open
