@@ -83,6 +83,10 @@ def test_main_builds_the_config_from_flags_and_prints_the_url(monkeypatch, capsy
             str(tmp_path / "i"),
             "--port",
             "7999",
+            "--answer-context",
+            "window",
+            "--fallback-confidence",
+            "0.35",
         ]
     )
     assert rc == 0
@@ -90,6 +94,8 @@ def test_main_builds_the_config_from_flags_and_prints_the_url(monkeypatch, capsy
         generator="fake",
         embedder="fake",
         top_k=2,
+        answer_context="window",
+        window_fallback_confidence=0.35,
         threads=1,
         corpus_dir=tmp_path / "c",
         index_dir=tmp_path / "i",
