@@ -137,3 +137,25 @@ def test_the_window_reply_is_closed_before_the_passage_reply_starts(fake_config,
     gen = OneStreamAtATime(lambda prefix, suffix: reply, confidence=0.05)
     answer = window_pipe(fake_config, gen).ask("Di mana Konvensi ditandatangani?")
     assert answer.answer_context == "passages" and not gen.open
+
+
+# --- the replay of saved reports (evaluation/replay.py) ------------------------------------------------
+
+def _record(item_id, language="id", answerable=True, correct=False, refused=False, confidence=None):
+    return {"id": item_id, "language": language, "answerable": answerable, "correct": correct,
+            "refused": refused, "confidence": confidence}
+
+
+def test_replay_takes_the_passage_answer_below_the_threshold_and_for_refusals():
+    from chatbot.evaluation.replay import replay_fallback
+
+    window = [_record("a", correct=True, confidence=0.5), _record("b", confidence=0.1),
+              _record("c", "en", refused=True), _record("u", answerable=False, confidence=0.15)]
+    passages = [_record("a", correct=False, confidence=0.9), _record("b", correct=True),
+                _record("c", "en", correct=True), _record("u", answerable=False, refused=True)]
+    off = replay_fallback(window, passages, 0.0, on_refusal=False)
+    assert (off.fallbacks, off.correct, off.refused, off.over_refused) == (
+        0, {"en": (0, 1), "id": (1, 2)}, (0, 1), (1, 3))
+    on = replay_fallback(window, passages, 0.2)
+    assert (on.fallbacks, on.correct, on.refused, on.over_refused) == (
+        3, {"en": (1, 1), "id": (2, 2)}, (1, 1), (0, 3))

@@ -8,6 +8,7 @@
 - ``aggregate.py``  rates per split, language and type; retrieval per mode; latency; the report's JSON
 - ``report.py``     the ``.md`` / ``.json`` / ``.png`` report, the terminal summary, the README table
 - ``compare.py``    what changed between two saved reports
+- ``replay.py``     window mode's confidence fallback replayed on two saved reports, per threshold
 - ``cli.py``        the ``chatbot eval`` flags and command
 
 Nothing here changes the pipeline or its settings; the held-out split is for the final report only.
