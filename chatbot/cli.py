@@ -118,7 +118,12 @@ def add_window_arguments(p: argparse.ArgumentParser) -> None:
                    help="window mode: refuse an answer when the model's P(yes) that the article states that "
                         f"answer is below P, {PROBABILITY.range} (default: {Config().support_threshold}; 0 "
                         "turns the check off)")
-    g.add_argument("--fallback-confidence", type=PROBABILITY, metavar="P",
+    add_fallback_confidence(g)
+
+
+def add_fallback_confidence(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """The ``--fallback-confidence`` flag (``ask``, ``eval``, ``index`` and ``app.py``)."""
+    p.add_argument("--fallback-confidence", type=PROBABILITY, metavar="P",
                    help="window mode: answer again from the top-k passages when the window's answer is a "
                         "refusal or the model's lowest probability for one of its words is below P, "
                         f"{PROBABILITY.range} (default: {Config().window_fallback_confidence}; 0 keeps every "

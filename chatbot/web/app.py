@@ -41,7 +41,7 @@ from typing import Any, Protocol
 import gradio as gr
 
 from chatbot.boundary import clean_text, for_terminal
-from chatbot.cli import PASSAGE_BUDGET, PORT, PROBABILITY, THREADS, TOP_K
+from chatbot.cli import PASSAGE_BUDGET, PORT, THREADS, TOP_K, add_fallback_confidence
 from chatbot.config import Config
 from chatbot.errors import ChatbotError, InputError
 from chatbot.fileio import atomic_write_text
@@ -363,11 +363,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--answer-context", choices=["window", "passages"],
                         help="window: answer from the article window of the best passage, held as a cached "
                              "prompt prefix; passages: the top-k passages (default passages)")
-    parser.add_argument("--fallback-confidence", type=PROBABILITY, metavar="P",
-                        help="window mode: answer again from the top-k passages when the window's answer is "
-                             "a refusal or the model's lowest probability for one of its words is below P, "
-                             f"{PROBABILITY.range} (default {Config().window_fallback_confidence}; 0 keeps "
-                             "every window answer)")
+    add_fallback_confidence(parser)
     parser.add_argument("--threads", type=THREADS, help=f"CPU threads for the models, {THREADS.range}")
     parser.add_argument("--llama-repack", choices=["on", "off", "auto"],
                         help="llama.cpp's CPU repack buffers; auto: what `chatbot doctor --tune` measured "
