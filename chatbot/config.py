@@ -141,7 +141,7 @@ class Config:
     # decode per answer). 0 turns it off. Measured in docs/experiments.md, *Window mode: the support check*.
     support_threshold: float = 0.0
     # Window mode answers again from the top_k passages (passage mode) when its answer is a refusal or the
-    # model's lowest probability for a content token of it (answer/confidence.py) is below this; 0 keeps
+    # model's lowest probability for a content token of it (generation/confidence.py) is below this; 0 keeps
     # every window answer. Chosen on dev, measured on both held-out splits: docs/experiments.md, *Window
     # mode: the confidence fallback*.
     window_fallback_confidence: float = 0.2

@@ -20,7 +20,6 @@ from pathlib import Path
 
 from chatbot.answer import citations as cite
 from chatbot.answer import history as hist
-from chatbot.answer.confidence import content_confidence, recorded_steps
 from chatbot.answer.excerpts import SentenceScorer
 from chatbot.answer.grounding import ground_citations, unsupported_numbers
 from chatbot.answer.language import detect_language
@@ -44,6 +43,7 @@ from chatbot.embedders.base import Embedder
 from chatbot.errors import ChatbotError, ModelError
 from chatbot.generation import make_generator
 from chatbot.generation.base import Generator, Message, holds_prefix_states
+from chatbot.generation.confidence import content_confidence, recorded_steps
 from chatbot.search.indexing import IndexBuild, ensure_index
 from chatbot.search.relevance import NonsenseBaseline, RareTerms
 from chatbot.search.retrieval import Retriever
@@ -412,7 +412,8 @@ class Pipeline:
         with self._generate_lock:
             if local:
                 stream = generator.stream_with_prefix(  # type: ignore[attr-defined]
-                    prefix, suffix, state, max_tokens=self.config.max_new_tokens)
+                    prefix, suffix, state, max_tokens=self.config.max_new_tokens,
+                    stop_below=self.config.window_fallback_confidence)  # a certain fallback stops the draft
             else:
                 stream = generator.stream(prefix.messages(suffix), max_tokens=self.config.max_new_tokens)
             for piece in self._hold_back_marker(stream, window_marker):
@@ -424,7 +425,8 @@ class Pipeline:
         confidence = content_confidence(recorded_steps(getattr(generator, "last_stats", None)))
         base = replace(base, prompt_tokens=_evaluated_tokens(generator, suffix), confidence=confidence)
         said_not_found = model_refused(raw, window_marker) or model_refused(raw, prompts.not_found_marker)
-        if says_something(raw) and not said_not_found:
+        unsure = self._fallback_reason(False, confidence)  # known before any rewrite, which it would waste
+        if unsure is None and says_something(raw) and not said_not_found:
             raw = self._in_language(raw, base.language, prompts)  # as in passage mode
         timings = Timings(retrieve_ms, first_ms, (time.perf_counter() - t0) * 1000)
         passages = list(window.texts)
@@ -432,7 +434,7 @@ class Pipeline:
                     or model_refused(raw, prompts.not_found_marker)
                     or (self.config.refuse_unsupported_numbers
                         and unsupported_numbers(raw, passages, base.question)))
-        reason = self._fallback_reason(refusing, confidence)
+        reason = unsure or self._fallback_reason(refusing, confidence)
         if reason is not None:
             if pieces:
                 yield Restart(reason)

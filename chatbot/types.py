@@ -117,7 +117,7 @@ class Answer:
     notice: str | None = None  # e.g. "question truncated to 2000 characters"
     answer_context: str = "passages"  # "window": answered from an article window (citations number it)
     window: str | None = None  # window mode: which window, and why it was chosen
-    # The lowest probability the model gave a content token of its answer (answer/confidence.py); None
+    # The lowest probability the model gave a content token of its answer (generation/confidence.py); None
     # when the generator records none or the answer is a fixed refusal.
     confidence: float | None = None
 

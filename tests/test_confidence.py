@@ -1,4 +1,4 @@
-"""The answer's confidence (answer/confidence.py) and window mode's fallback to passage mode when the
+"""The answer's confidence (generation/confidence.py) and window mode's fallback to passage mode when the
 window answer is a refusal or its confidence is low. The generator is ``PrefixStateFake``."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ import io
 
 import pytest
 
-from chatbot.answer.confidence import content_confidence, recorded_steps
 from chatbot.cli import stream_answer
 from chatbot.embedders.fake import HashEmbedder
+from chatbot.generation.confidence import content_confidence, recorded_steps
 from chatbot.generation.fake import PrefixStateFake
 from chatbot.generation.llama_cpp_backend import GenerationStats
 from chatbot.pipeline import Pipeline
@@ -56,7 +56,7 @@ def test_a_confident_window_answer_is_kept_and_carries_its_confidence(fake_confi
 
 
 def test_an_unsure_window_answer_is_answered_again_from_the_passages(fake_config):
-    gen = PrefixStateFake(lambda prefix, suffix: CITED, confidence=0.05)
+    gen = PrefixStateFake(lambda prefix, suffix: CITED, confidence=unsure_at("Hanoi"))
     events = list(window_pipe(fake_config, gen).stream("Di mana Konvensi ditandatangani?"))
     restarts = [e for e in events if isinstance(e, Restart)]
     answer = events[-1].answer
@@ -64,8 +64,45 @@ def test_an_unsure_window_answer_is_answered_again_from_the_passages(fake_config
     assert "confidence 0.05 below 0.20" in restarts[0].reason
     assert answer.answer_context == "passages" and "confidence 0.05" in (answer.window or "")
     assert "Potongan artikel" in gen.calls[-1][-1].content  # the passage-mode prompt followed
+    draft = "".join(e.text for e in events[:events.index(restarts[0])] if isinstance(e, Token))
+    assert draft == "Konvensi ditandatangani di"  # the draft stopped before its unsure word
     tokens_after = "".join(e.text for e in events[events.index(restarts[0]):] if isinstance(e, Token))
     assert tokens_after.strip() and CITED not in tokens_after  # only the passage answer streams after it
+
+
+def unsure_at(word: str, low: float = 0.05, high: float = 0.9):
+    """A fake's per-word probability: ``low`` for the words holding ``word``, ``high`` for the others."""
+    return lambda piece: low if word in piece else high
+
+
+def test_a_draft_unsure_from_its_first_word_streams_nothing(fake_config):
+    gen = PrefixStateFake(lambda prefix, suffix: CITED, confidence=0.05)
+    events = list(window_pipe(fake_config, gen).stream("Di mana Konvensi ditandatangani?"))
+    assert not any(isinstance(e, Restart) for e in events)  # nothing of the draft was shown
+    assert events[-1].answer.answer_context == "passages" and "confidence 0.05" in events[-1].answer.window
+    assert [suffix for _, suffix in gen.evaluated]  # the window draft was asked for, then dropped
+
+
+def test_an_unsure_draft_is_not_rewritten_into_the_question_language_first(fake_config):
+    gen = PrefixStateFake(lambda prefix, suffix: "Konvensi ditandatangani di Hanoi [1].",
+                          confidence=unsure_at("Hanoi"))
+    answer = window_pipe(fake_config, gen).ask("Where was the Convention signed?")
+    assert answer.answer_context == "passages"
+    assert not any("Konvensi ditandatangani di" in m.content
+                   for call in gen.calls for m in call if "Rewrite this answer" in m.content)
+
+
+def test_the_fake_stops_where_the_llama_backend_would():
+    from chatbot.generation.base import PrefixPrompt
+
+    gen = PrefixStateFake(lambda prefix, suffix: "Ada 72 negara [1] kata Guterres.",
+                          confidence=unsure_at("Guterres", low=0.1))
+    prefix = PrefixPrompt("Aturan.", "Artikel.")
+    assert "".join(gen.stream_with_prefix(prefix, "Q?", None, max_tokens=50, stop_below=0.2)) == \
+        "Ada 72 negara [1] kata"
+    assert recorded_steps(gen.last_stats)[-1] == (" Guterres.", 0.1)  # the unsure step is recorded
+    assert "".join(gen.stream_with_prefix(prefix, "Q?", None, max_tokens=50, stop_below=0.05)) == \
+        "Ada 72 negara [1] kata Guterres."
 
 
 def test_the_threshold_decides(fake_config):
@@ -93,13 +130,15 @@ def test_a_generator_that_records_no_confidence_keeps_its_window_answer(fake_con
 
 
 def test_the_terminal_shows_only_the_answer_after_a_restart(fake_config, capsys):
-    gen = PrefixStateFake(lambda prefix, suffix: "Jawaban yang ragu-ragu sekali [1].", confidence=0.05)
+    gen = PrefixStateFake(lambda prefix, suffix: "Jawaban yang ragu-ragu sekali [1].",
+                          confidence=unsure_at("ragu"))
     out = io.StringIO()
     answer = stream_answer(window_pipe(fake_config, gen), "Di mana Konvensi ditandatangani?", (), out=out)
     assert answer.answer_context == "passages"
     assert "confidence 0.05" in capsys.readouterr().err
     lines = [line for line in out.getvalue().splitlines() if line.strip()]
-    assert "ragu-ragu" in lines[0] and "ragu-ragu" not in "\n".join(lines[1:])  # cut off, then the answer
+    assert lines[0].strip() == "Jawaban yang"  # the draft up to its unsure word, then cut off
+    assert "ragu-ragu" not in out.getvalue() and "Jawaban yang" not in "\n".join(lines[1:])
 
 
 @pytest.mark.parametrize("flag,value", [("--fallback-confidence", "0.35")])
@@ -125,8 +164,9 @@ class OneStreamAtATime(PrefixStateFake):
         finally:
             self.open = False
 
-    def stream_with_prefix(self, prefix, suffix, state, *, max_tokens):
-        return self._guarded(super().stream_with_prefix(prefix, suffix, state, max_tokens=max_tokens))
+    def stream_with_prefix(self, prefix, suffix, state, *, max_tokens, stop_below=0.0):
+        return self._guarded(super().stream_with_prefix(prefix, suffix, state, max_tokens=max_tokens,
+                                                        stop_below=stop_below))
 
     def stream(self, messages, *, max_tokens):
         return self._guarded(super().stream(messages, max_tokens=max_tokens))
@@ -159,3 +199,87 @@ def test_replay_takes_the_passage_answer_below_the_threshold_and_for_refusals():
     on = replay_fallback(window, passages, 0.2)
     assert (on.fallbacks, on.correct, on.refused, on.over_refused) == (
         3, {"en": (1, 1), "id": (2, 2)}, (1, 1), (0, 3))
+
+
+# --- the llama.cpp backend's early stop, without a model ----------------------------------------------------
+
+WORDS = ["Ada", " 72", " negara", " [", "1", "]", " kata", " Guterres", "."]
+VOCAB = 1000
+
+
+class WordLlm:
+    """Stands in for ``llama_cpp.Llama`` where the backend only detokenizes: token i is ``WORDS[i]``."""
+
+    def detokenize(self, tokens):
+        return "".join(WORDS[t] for t in tokens).encode("utf-8")
+
+
+def scripted_chunks(recorder, probabilities, closed):
+    """Chunks as llama-cpp-python streams them: the logits processor sees each step before its chunk."""
+    import numpy as np
+
+    def chunks():
+        try:
+            for token, p in enumerate(probabilities):
+                logits = np.full(VOCAB, np.log((1 - p) / (VOCAB - 1)))  # the rest spread thin: p is the top
+                logits[token] = np.log(p)
+                recorder(None, logits)
+                yield {"choices": [{"text": WORDS[token]}]}
+        finally:
+            closed.append(True)
+
+    return chunks()
+
+
+@pytest.mark.parametrize("stop_below,expected", [
+    (0.2, "Ada 72 negara [1] kata"),  # " Guterres" (0.1) is the first content token below 0.2
+    (0.0, "Ada 72 negara [1] kata Guterres."),  # off: the whole reply
+    (0.05, "Ada 72 negara [1] kata Guterres."),  # nothing below 0.05
+])
+def test_the_backend_stops_before_the_first_content_token_below_the_threshold(tmp_path, stop_below,
+                                                                              expected):
+    from chatbot.generation.llama_cpp_backend import LlamaCppGenerator, TopTokens, token_text
+
+    gen = LlamaCppGenerator(None, tmp_path, threads=1)
+    gen._llm = WordLlm()
+    recorder = TopTokens(lambda token: token_text(gen._llm, token), stop_below)
+    probabilities = [0.9, 0.8, 0.9, 0.5, 0.01, 0.5, 0.9, 0.1, 0.9]  # "1" inside [..] is not content
+    closed: list[bool] = []
+    pieces = gen._timed_stream(lambda: (scripted_chunks(recorder, probabilities, closed), 0),
+                               lambda chunk: chunk["choices"][0]["text"], 5, recorder)
+    assert "".join(pieces) == expected and closed == [True]
+    steps = gen.last_stats.top_tokens
+    assert steps[-1][0] == (" Guterres" if stop_below == 0.2 else ".")  # the unsure step is recorded
+    assert (content_confidence(steps) < stop_below) == (stop_below == 0.2)
+
+
+CHILD = """
+import sys
+sys.path.insert(0, {root!r})
+from chatbot.generation import worker
+from chatbot.generation.fake import PrefixStateFake
+sys.exit(worker.main(lambda spec, config: PrefixStateFake(
+    lambda prefix, suffix: "Konvensi ditandatangani di Hanoi [1].",
+    confidence=lambda word: 0.05 if "Hanoi" in word else 0.9)))
+"""
+
+
+def test_the_model_process_stops_the_draft_in_the_child():
+    import sys
+    from pathlib import Path
+
+    from chatbot.config import Config
+    from chatbot.generation.base import PrefixPrompt
+    from chatbot.generation.supervised import SupervisedGenerator
+
+    root = str(Path(__file__).resolve().parents[1])
+    gen = SupervisedGenerator("fake", Config(), command=[sys.executable, "-c", CHILD.format(root=root)])
+    prefix = PrefixPrompt("Aturan.", "Artikel.")
+    try:
+        assert "".join(gen.stream_with_prefix(prefix, "Di mana?", None, max_tokens=50, stop_below=0.2)) == \
+            "Konvensi ditandatangani di"
+        assert recorded_steps(gen.last_stats)[-1] == (" Hanoi", 0.05)
+        assert "".join(gen.stream_with_prefix(prefix, "Di mana?", None, max_tokens=50)) == \
+            "Konvensi ditandatangani di Hanoi [1]."  # no threshold sent: the whole reply
+    finally:
+        gen.close()

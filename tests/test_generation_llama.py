@@ -161,3 +161,20 @@ def test_a_q8_0_kv_cache_saves_a_smaller_state_under_another_identity(tmp_path):
         assert answer.strip()
     assert identities["f16"] != identities["q8_0"]
     assert sizes["q8_0"] < 0.7 * sizes["f16"]
+
+
+def test_a_prefixed_reply_stops_before_its_first_unsure_content_token(tmp_path):
+    from chatbot.generation.base import PrefixPrompt
+    from chatbot.generation.confidence import content_confidence
+
+    gen = LlamaCppGenerator(smol_gguf(), tmp_path, threads=2, context_tokens=512)
+    prefix = PrefixPrompt("Answer from the article.",
+                          "Article: The Hanoi Convention was signed by 72 countries.")
+    whole = "".join(gen.stream_with_prefix(prefix, "Who signed it, and where?", None, max_tokens=24))
+    lowest = content_confidence(gen.last_stats.top_tokens)
+    assert lowest is not None and lowest < 0.999  # a 135M model is unsure of something in 24 tokens
+    cut = "".join(gen.stream_with_prefix(prefix, "Who signed it, and where?", None, max_tokens=24,
+                                         stop_below=lowest + 1e-6))
+    steps = gen.last_stats.top_tokens
+    assert whole.startswith(cut) and len(cut) < len(whole)  # the same greedy reply, cut short
+    assert content_confidence(steps) == lowest and steps[-1][1] == lowest  # it stopped at that token

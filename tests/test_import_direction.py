@@ -1,4 +1,5 @@
-"""The stages import downwards only: ingest <- search <- answer <- web, with the pipeline above them all.
+"""The stages import downwards only: ingest <- search <- answer <- web, with the pipeline above them all;
+the model backends (``chatbot/generation``) import none of them.
 
 Each module under ``chatbot/ingest``, ``chatbot/search`` and ``chatbot/answer`` is parsed (not imported) and
 every module it imports is checked against the stages above it: absolute and relative imports, imports
@@ -19,6 +20,9 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "ingest": ("chatbot.search", "chatbot.answer", "chatbot.web", "chatbot.pipeline"),
     "search": ("chatbot.answer", "chatbot.web", "chatbot.pipeline"),
     "answer": ("chatbot.web",),
+    # the model backends know nothing of the stages that use them
+    "generation": ("chatbot.ingest", "chatbot.search", "chatbot.answer", "chatbot.web", "chatbot.pipeline",
+                   "chatbot.evaluation"),
 }
 IMPORT_FUNCTIONS = ("import_module", "__import__")
 

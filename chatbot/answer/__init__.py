@@ -8,7 +8,6 @@ checked, cited answer.
 - ``citations.py``       parse and validate ``[n]`` citations
 - ``grounding.py``       check citations against the passages' names and numbers
 - ``windows.py``, ``window_states.py``  window mode: article windows as saved prompt prefixes
-- ``confidence.py``      the model's lowest probability for a word of its answer (window mode's fallback)
 
 May import ``ingest`` and ``search``; imports nothing from ``web``; ``tests/test_import_direction.py``
 checks it.

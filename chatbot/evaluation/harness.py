@@ -93,7 +93,7 @@ class ItemResult:
     prompt_tokens: int | None = None
     window: str | None = None  # window mode: the window note (its choice; the answerability p if checked)
     answer_context: str = "passages"  # what the scored answer was written from: "window" or "passages"
-    confidence: float | None = None  # the model's lowest content-token probability (answer/confidence.py)
+    confidence: float | None = None  # the model's lowest content-token probability (generation/confidence.py)
     cached: bool = False
     error: str | None = None
 

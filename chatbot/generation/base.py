@@ -55,8 +55,10 @@ class PrefixStateGenerator(Generator, Protocol):
         ``{"tokens", "bytes", "seconds"}``."""
 
     def stream_with_prefix(self, prefix: PrefixPrompt, suffix: str, state: Path | None, *,
-                           max_tokens: int) -> Iterator[str]:
-        """The reply to ``prefix.messages(suffix)``, with the prefix restored from ``state`` when given."""
+                           max_tokens: int, stop_below: float = 0.0) -> Iterator[str]:
+        """The reply to ``prefix.messages(suffix)``, with the prefix restored from ``state`` when given.
+        With ``stop_below`` > 0 the reply stops before its first content token whose probability is below it
+        (``generation/confidence.py``); the recorded steps then end with that token."""
 
     def yes_probability(self, prefix: PrefixPrompt, suffix: str, state: Path | None) -> float:
         """P(yes) / (P(yes) + P(no)) of the reply's first token to ``prefix.messages(suffix)``."""

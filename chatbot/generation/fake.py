@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from chatbot.errors import ModelError
 from chatbot.generation.base import Message
+from chatbot.generation.confidence import ContentConfidence
 from chatbot.text import first_sentence
 
 
@@ -126,9 +127,10 @@ class PrefixStateFake:
 
     def __init__(self, reply: Callable[[str, str], str] | None = None, *, identity: str = "fake-model",
                  bytes_per_token: int = 10, yes: float = 0.9, name: str = "fake:prefix-states",
-                 confidence: float | None = None) -> None:
+                 confidence: float | Callable[[str], float] | None = None) -> None:
         """``confidence``: when given, each window answer's words are recorded in ``last_stats`` as the
-        model's top tokens with this probability (see ``answer/confidence.py``)."""
+        model's top tokens with this probability, or with ``confidence(word)`` (see
+        ``generation/confidence.py``)."""
         self.name = name
         self.confidence = confidence
         self.last_stats: dict | None = None
@@ -161,14 +163,27 @@ class PrefixStateFake:
             prefix.system + prefix.user_prefix).encode("utf-8")
         self.evaluated.append((None if restored else prefix.system + prefix.user_prefix, suffix))
 
-    def stream_with_prefix(self, prefix, suffix: str, state, *, max_tokens: int) -> Iterator[str]:
+    def stream_with_prefix(self, prefix, suffix: str, state, *, max_tokens: int,
+                           stop_below: float = 0.0) -> Iterator[str]:
+        """The reply word by word; with ``confidence`` below ``stop_below`` it stops before the first word
+        with a letter or digit outside ``[..]``, as the llama.cpp backend does."""
         self._evaluate(prefix, suffix, state)
         self.calls.append(tuple(prefix.messages(suffix)))
         reply = self._reply(prefix.system + prefix.user_prefix, suffix)
+        words = list(_truncate(reply, max_tokens))
+        steps: list[list] = []
+        if self.confidence is not None:
+            watch = ContentConfidence()
+            for i, word in enumerate(words):
+                p = self.confidence(word) if callable(self.confidence) else self.confidence
+                steps.append([word, p])
+                watch.add(word, p)
+                if stop_below > 0 and watch.below(stop_below):
+                    words = words[:i]
+                    break
         self.last_stats = None if self.confidence is None else {
-            "prompt_tokens": len(suffix.split()), "cached_tokens": 0,
-            "top_tokens": [[w, self.confidence] for w in word_pieces(reply)]}
-        return _truncate(reply, max_tokens)
+            "prompt_tokens": len(suffix.split()), "cached_tokens": 0, "top_tokens": steps}
+        return iter(words)
 
     def yes_probability(self, prefix, suffix: str, state) -> float:
         self._evaluate(prefix, suffix, state)

@@ -27,6 +27,7 @@ from typing import Any
 
 from chatbot.errors import ChatbotError, ModelError
 from chatbot.generation.base import Message, PrefixPrompt
+from chatbot.generation.confidence import ContentConfidence
 from chatbot.generation.model_files import MODEL_FILENAME, bundled_model_path
 
 LLAMA_CPP_PIN = "llama-cpp-python==0.3.36"
@@ -49,7 +50,7 @@ class GenerationStats:
     first_token_s: float | None
     total_s: float
     # Each generated step's most likely token (its text) and its probability (softmax of the raw logits,
-    # before sampling; at temperature 0 it is the token generated): read by ``answer/confidence.py``.
+    # before sampling; at temperature 0 it is the token generated): read by ``generation/confidence.py``.
     top_tokens: tuple[tuple[str, float], ...] = ()
 
 
@@ -81,23 +82,42 @@ def new_llama(*, repack: bool = True, **kwargs: Any) -> Any:
 
 class TopTokens:
     """A llama-cpp-python logits processor that records each step's most likely token and its probability,
-    and leaves the logits unchanged (so decoding picks the same tokens as without it)."""
+    and leaves the logits unchanged (so decoding picks the same tokens as without it).
 
-    def __init__(self) -> None:
+    Given ``stop_below`` (and ``text_of``, a token id's text), it also follows the answer's confidence step
+    by step (``generation/confidence.py``): ``unsure`` turns true at the first content token whose
+    probability is below ``stop_below``, and the stream stops there."""
+
+    def __init__(self, text_of: Callable[[int], str] | None = None, stop_below: float = 0.0) -> None:
         self.steps: list[tuple[int, float]] = []
+        self._text_of = text_of
+        self._stop_below = stop_below
+        self._watch = ContentConfidence() if text_of is not None and stop_below > 0 else None
 
     def __call__(self, input_ids: Any, logits: Any) -> Any:
         import numpy as np
 
         best = int(np.argmax(logits))
         top = float(logits[best])
-        self.steps.append((best, 1.0 / float(np.exp(logits - top, dtype=np.float64).sum())))
+        p = 1.0 / float(np.exp(logits - top, dtype=np.float64).sum())
+        self.steps.append((best, p))
+        if self._watch is not None and self._text_of is not None:
+            self._watch.add(self._text_of(best), p)
         return logits
+
+    @property
+    def unsure(self) -> bool:
+        """A content token so far fell below ``stop_below``."""
+        return self._watch is not None and self._watch.below(self._stop_below)
 
     def tokens(self, llm: Any) -> tuple[tuple[str, float], ...]:
         """The recorded steps as (token text, probability)."""
-        return tuple((llm.detokenize([token]).decode("utf-8", errors="replace"), round(p, 4))
-                     for token, p in self.steps)
+        return tuple((token_text(llm, token), round(p, 4)) for token, p in self.steps)
+
+
+def token_text(llm: Any, token: int) -> str:
+    """One token's text (a piece of a multibyte character reads as U+FFFD)."""
+    return str(llm.detokenize([token]).decode("utf-8", errors="replace"))
 
 
 def display_name(model_path: Path | None) -> str:
@@ -261,6 +281,8 @@ class LlamaCppGenerator:
             try:
                 chunks, cached = start()
                 for chunk in chunks:
+                    if recorder.unsure:  # the fallback is certain: the rest of this draft would be dropped
+                        break
                     text = text_of(chunk)
                     if text:
                         if first is None:
@@ -397,20 +419,20 @@ class LlamaCppGenerator:
         return {"tokens": len(tokens), "bytes": path.stat().st_size, "seconds": seconds}
 
     def stream_with_prefix(self, prefix: PrefixPrompt, suffix: str, state: Path | None, *,
-                           max_tokens: int) -> Iterator[str]:
+                           max_tokens: int, stop_below: float = 0.0) -> Iterator[str]:
         llm = self.load()
         head, tail = self._split_tokens(prefix, suffix)
         if len(head) + len(tail) + 1 >= self.context_tokens:
             raise ModelError(f"The prompt takes {len(head) + len(tail)} tokens but the model's context holds "
                              f"{self.context_tokens}. Raise window_context_tokens.")
-        return self._run_prefixed(llm, head, tail, state, max_tokens)
+        return self._run_prefixed(llm, head, tail, state, max_tokens, stop_below)
 
     def _run_prefixed(self, llm: Any, head: list[int], tail: list[int], state: Path | None,
-                      max_tokens: int) -> Iterator[str]:
+                      max_tokens: int, stop_below: float) -> Iterator[str]:
         import llama_cpp
 
         total = len(head) + len(tail)
-        recorder = TopTokens()
+        recorder = TopTokens(lambda token: token_text(llm, token), stop_below)
 
         def start() -> tuple[Iterator[dict], int]:
             evaluated = len(tail) + self._hold_prefix(llm, head, state)

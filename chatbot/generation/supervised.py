@@ -255,14 +255,15 @@ class SupervisedGenerator:
                                     timeout_s=self.stall_timeout_s, during="while checking answerability"))
 
     def stream_with_prefix(self, prefix: PrefixPrompt, suffix: str, state: Path | None, *,
-                           max_tokens: int) -> Iterator[str]:
+                           max_tokens: int, stop_below: float = 0.0) -> Iterator[str]:
         if not self._lock.acquire(timeout=self.load_timeout_s):
             raise ModelError("The language model is still busy with another answer; try again shortly.")
         try:
             child = self._child()
             rid = self._send(child, {"op": "stream_with_prefix", "prefix": prefix_to_json(prefix),
                                      "suffix": suffix, "state": str(state) if state else None,
-                                     "max_tokens": int(max_tokens)}, "while answering")
+                                     "max_tokens": int(max_tokens), "stop_below": float(stop_below)},
+                             "while answering")
         except BaseException:
             self._lock.release()
             raise

@@ -7,7 +7,8 @@ Started as ``python -m chatbot.generation.worker``. The protocol is one JSON obj
   "messages": [...]}`` or ``{"id": n, "op": "cancel"}`` (stop the stream with that id early); for
   generators that hold prefix states (window mode) also ``state_identity``, ``save_prefix_state``
   (``prefix``, ``path``), ``yes_probability`` (``prefix``, ``suffix``, ``state``) and
-  ``stream_with_prefix`` (``prefix``, ``suffix``, ``state``, ``max_tokens``; streamed like ``stream``);
+  ``stream_with_prefix`` (``prefix``, ``suffix``, ``state``, ``max_tokens``, ``stop_below``; streamed
+  like ``stream``);
 - replies on the protocol channel: ``{"id": n, "piece": "..."}`` for each streamed piece, then
   ``{"id": n, "done": true, "stats": {...}}``; ``{"id": n, "result": ...}`` for other requests; and
   ``{"id": n, "error": "...", "kind": "ModelError"}`` when a request fails.
@@ -87,7 +88,9 @@ class _Channel:
 
 def _stats(generator: Any) -> dict[str, Any] | None:
     stats = getattr(generator, "last_stats", None)
-    return asdict(stats) if stats is not None else None
+    if stats is None or isinstance(stats, dict):  # a dict: a fake's stats, already in the reply's form
+        return stats
+    return asdict(stats)
 
 
 def serve(requests: IO[str], channel: _Channel,
@@ -142,7 +145,8 @@ def serve(requests: IO[str], channel: _Channel,
                 else:
                     pieces = generator.stream_with_prefix(  # type: ignore[attr-defined]
                         prefix_from_json(request["prefix"]), request["suffix"], _path(request.get("state")),
-                        max_tokens=int(request["max_tokens"]))
+                        max_tokens=int(request["max_tokens"]),
+                        stop_below=float(request.get("stop_below", 0.0)))
                 try:
                     for piece in pieces:
                         with lock:

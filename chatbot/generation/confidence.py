@@ -9,7 +9,11 @@ is where an answer goes wrong (the mean hides it). Window mode answers again fro
 it falls below ``Config.window_fallback_confidence``; measured in docs/experiments.md, *Window mode: the
 confidence fallback*.
 
-Pure functions over data; no model calls here.
+``ContentConfidence`` is the same rule read one step at a time. The llama.cpp backend uses it to stop a
+window draft at its first content token below the fallback threshold (``stop_below``): from that step on
+the fallback is certain, so the rest of the draft would be decoded only to be thrown away.
+
+Data and small pure helpers; no model calls here.
 """
 
 from __future__ import annotations
@@ -20,19 +24,34 @@ from typing import Any
 Step = tuple[str, float]  # a generated step: its token's text and probability
 
 
+class ContentConfidence:
+    """The lowest content-token probability so far, fed one generated step at a time."""
+
+    def __init__(self) -> None:
+        self.lowest: float | None = None
+        self._in_marker = False
+
+    def add(self, text: str, p: float) -> None:
+        """Count one step: its token's text and probability."""
+        if "[" in text or "【" in text:
+            self._in_marker = True
+        if not self._in_marker and any(ch.isalnum() for ch in text):
+            self.lowest = p if self.lowest is None else min(self.lowest, p)
+        if "]" in text or "】" in text:
+            self._in_marker = False
+
+    def below(self, threshold: float) -> bool:
+        """Whether a content token so far had a probability under ``threshold`` (never for 0)."""
+        return self.lowest is not None and self.lowest < threshold
+
+
 def content_confidence(steps: Sequence[Step]) -> float | None:
     """The lowest probability of a content token (letters or digits, outside ``[..]``), or None when no
     step was recorded or none holds content."""
-    lowest: float | None = None
-    in_marker = False
+    tracker = ContentConfidence()
     for text, p in steps:
-        if "[" in text or "【" in text:
-            in_marker = True
-        if not in_marker and any(ch.isalnum() for ch in text):
-            lowest = p if lowest is None else min(lowest, p)
-        if "]" in text or "】" in text:
-            in_marker = False
-    return lowest
+        tracker.add(text, p)
+    return tracker.lowest
 
 
 def recorded_steps(stats: object) -> tuple[Step, ...]:
