@@ -113,6 +113,10 @@ class Config:
     # An answer that comes out in another language than the question's (the 1.5B model sometimes copies the
     # Indonesian passages for an English question) is rewritten once in the question's language.
     answer_language_guard: bool = True
+    # ... and so is an answer in another language than the articles' that keeps this many distinct words of
+    # theirs (lower-case article words the question does not use: an Indonesian title or quote left in an
+    # English answer; answer/language.py ArticleWords). 0 turns this part off.
+    mixed_language_words: int = 3
     history_turns: int = 3
     max_question_chars: int = 2000
 

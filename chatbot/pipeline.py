@@ -22,7 +22,7 @@ from chatbot.answer import citations as cite
 from chatbot.answer import history as hist
 from chatbot.answer.excerpts import SentenceScorer
 from chatbot.answer.grounding import ground_citations, unsupported_numbers
-from chatbot.answer.language import detect_language
+from chatbot.answer.language import ArticleWords, detect_language
 from chatbot.answer.prompting import PromptSet, build_messages, load_prompts
 from chatbot.answer.window_states import StateStore
 from chatbot.answer.windows import (
@@ -85,6 +85,7 @@ class Pipeline:
         self._build: IndexBuild | None = None
         self._nonsense: NonsenseBaseline | None = None
         self._rare: RareTerms | None = None
+        self._article_words: ArticleWords | None = None
         self._scorer: SentenceScorer | None = None
         self._articles: dict[str, Article] = {}
         self._load_lock = threading.Lock()
@@ -215,7 +216,7 @@ class Pipeline:
         raw = "".join(pieces)
         confidence = content_confidence(recorded_steps(getattr(generator, "last_stats", None)))
         if says_something(raw) and not model_refused(raw, prompts.not_found_marker):
-            raw = self._in_language(raw, language, prompts)
+            raw = self._in_language(raw, language, prompts, question)
         timings = Timings(retrieve_ms, first_ms, (time.perf_counter() - t0) * 1000)
         base = replace(base, prompt_tokens=prompt_tokens)
         if (not says_something(raw) or model_refused(raw, prompts.not_found_marker)
@@ -234,17 +235,38 @@ class Pipeline:
                 self._scorer = SentenceScorer(self.embedder)
         return self._scorer.excerpts(queries, [h.chunk.text for h in hits], budget)
 
-    def _in_language(self, raw: str, language: Language, prompts: PromptSet) -> str:
-        """``raw``, or its rewrite in ``language`` when it came out in the other one (one more generation)."""
+    def _in_language(self, raw: str, language: Language, prompts: PromptSet, question: str) -> str:
+        """``raw``, or its rewrite in ``language`` (one more generation) when it came out in the other
+        language, or mixed: in another language than the articles' with ``Config.mixed_language_words``
+        of their words in it. A rewrite of a mixed answer is kept only if it holds fewer of them."""
         if not self.config.answer_language_guard:
             return raw
+        mixed: frozenset[str] = frozenset()
         if detect_language(strip_citations(raw), default=language) == language:
-            return raw
+            mixed = self._mixed_words(raw, language, question)
+            if not mixed:
+                return raw
         messages = [Message("user", prompts.rewrite.format(answer=raw.strip()))]
         with self._generate_lock:
             rewritten = "".join(
                 self.generator.stream(messages, max_tokens=self.config.max_new_tokens)).strip()
-        return rewritten if rewritten and detect_language(rewritten, default=language) == language else raw
+        if not rewritten or detect_language(rewritten, default=language) != language:
+            return raw
+        if mixed and len(self._mixed_words(rewritten, language, question)) >= len(mixed):
+            return raw
+        return rewritten
+
+    def _mixed_words(self, raw: str, language: Language, question: str) -> frozenset[str]:
+        """The articles' words in an answer in another language, when there are enough to rewrite it."""
+        needed = self.config.mixed_language_words
+        if needed <= 0 or language == self.config.corpus_language:
+            return frozenset()
+        chunks = self.retriever.chunks
+        with self._load_lock:
+            if self._article_words is None:
+                self._article_words = ArticleWords(c.text for c in chunks)
+        found = self._article_words.in_answer(raw, question)
+        return found if len(found) >= needed else frozenset()
 
     def _invents_numbers(self, raw: str, base: Answer) -> bool:
         """The answer states a number that no passage (nor the question) contains: not from the articles."""
@@ -427,7 +449,7 @@ class Pipeline:
         said_not_found = model_refused(raw, window_marker) or model_refused(raw, prompts.not_found_marker)
         unsure = self._fallback_reason(False, confidence)  # known before any rewrite, which it would waste
         if unsure is None and says_something(raw) and not said_not_found:
-            raw = self._in_language(raw, base.language, prompts)  # as in passage mode
+            raw = self._in_language(raw, base.language, prompts, base.question)  # as in passage mode
         timings = Timings(retrieve_ms, first_ms, (time.perf_counter() - t0) * 1000)
         passages = list(window.texts)
         refusing = bool(not says_something(raw) or model_refused(raw, window_marker)
